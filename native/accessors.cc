@@ -1,0 +1,8 @@
+// Placeholder until the feature lands: registers nothing yet.
+#include "exports.h"
+
+namespace memmap {
+
+void RegisterAccessors(Napi::Env, Napi::Object) {}
+
+}  // namespace memmap

@@ -1,0 +1,166 @@
+// Module entry: the per-environment Addon and the module-level functions.
+#include "addon.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "args.h"
+#include "errors.h"
+#include "exports.h"
+#include "mapping.h"
+#include "os/os.h"
+#include "region.h"
+
+namespace memmap {
+
+Addon* GetAddon(Napi::Env env) { return env.GetInstanceData<Addon>(); }
+
+namespace {
+
+// Whether anything is wrong with `object[key]` is the TypeScript layer's
+// business; these read what it sends.
+size_t SizeField(Napi::Object object, const char* key) {
+  return static_cast<size_t>(object.Get(key).As<Napi::Number>().Int64Value());
+}
+uint32_t Uint32Field(Napi::Object object, const char* key) {
+  return object.Get(key).As<Napi::Number>().Uint32Value();
+}
+bool BoolField(Napi::Object object, const char* key) {
+  return object.Get(key).As<Napi::Boolean>().Value();
+}
+
+Napi::Value Map(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object options = info[0].As<Napi::Object>();
+  os::MapRequest request;
+  request.size = SizeField(options, "size");
+  bool lossless;
+  request.address = static_cast<uintptr_t>(
+      options.Get("address").As<Napi::BigInt>().Uint64Value(&lossless));
+  request.fixed = BoolField(options, "fixed");
+  request.alignment = SizeField(options, "alignment");
+  int fd = options.Get("fd").As<Napi::Number>().Int32Value();
+  if (fd >= 0) {
+    request.file = os::file_handle(fd);
+    if (request.file == -1) return ThrowOsError(env, os::Error{EBADF, "uv_get_osfhandle"});
+  }
+  request.offset = static_cast<uint64_t>(options.Get("offset").As<Napi::Number>().Int64Value());
+  request.access = Uint32Field(options, "access");
+  request.flags = Uint32Field(options, "flags");
+  request.page_size = SizeField(options, "pageSize");
+  request.jit = BoolField(options, "jit");
+  request.reserve = BoolField(options, "reserve");
+
+  os::Mapping mapping;
+  os::Error error = os::map(request, &mapping);
+  if (error) return ThrowOsError(env, error);
+  auto region = std::make_shared<Region>(GetAddon(env), std::move(mapping), request.access,
+                                         request.reserve);
+  region->Account(env);
+  return NativeMapping::New(env, std::move(region));
+}
+
+Napi::Value Adopt(const Napi::CallbackInfo& info) {
+  uint8_t* address = AddressArg(info, 0);
+  size_t size = SizeArg(info, 1);
+  os::Mapping mapping{address, size, os::adopt(address, size)};
+  auto region = std::make_shared<Region>(GetAddon(info.Env()), std::move(mapping),
+                                         info[2].As<Napi::Number>().Uint32Value(), false);
+  region->Account(info.Env());
+  return NativeMapping::New(info.Env(), std::move(region));
+}
+
+Napi::Value IsMapped(const Napi::CallbackInfo& info) {
+  bool mapped = false;
+  os::Error error = os::is_mapped(AddressArg(info, 0), SizeArg(info, 1), &mapped);
+  if (error) return ThrowOsError(info.Env(), error);
+  return Napi::Boolean::New(info.Env(), mapped);
+}
+
+Napi::Value IsOwnedRange(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(
+      info.Env(), IsOwned(reinterpret_cast<uintptr_t>(AddressArg(info, 0)), SizeArg(info, 1)));
+}
+
+Napi::Value PageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(os::page_size()));
+}
+
+Napi::Value AllocationGranularity(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(os::allocation_granularity()));
+}
+
+Napi::Value PageSizes(const Napi::CallbackInfo& info) {
+  std::vector<size_t> sizes = os::page_sizes();
+  Napi::Array result = Napi::Array::New(info.Env(), sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    result.Set(i, Napi::Number::New(info.Env(), static_cast<double>(sizes[i])));
+  }
+  return result;
+}
+
+Napi::Value FreeHugePages(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(os::free_huge_pages(SizeArg(info, 0))));
+}
+
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  GetAddon(info.Env())->make_error = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+// At environment teardown (a worker exiting, the main thread ending) every
+// region this environment still owns is released; no JavaScript runs after.
+void Teardown(void* data) {
+  Addon* addon = static_cast<Addon*>(data);
+  addon->tearing_down = true;
+  std::vector<Region*> live(addon->regions.begin(), addon->regions.end());
+  for (Region* region : live) region->End(Napi::Env(addon->env));
+}
+
+void DeleteAddon(Napi::Env, Addon* addon) {
+  addon->make_error.Reset();
+  addon->mapping_class.Reset();
+  // Views whose finalizers have not run still own regions, and regions
+  // point at the Addon: the last of them deletes it.
+  if (addon->regions.empty()) {
+    delete addon;
+  } else {
+    addon->orphaned = true;
+  }
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* addon = new Addon();
+  addon->env = env;
+  const char* refuse = std::getenv("MEMMAP_NO_EXTERNAL_BUFFERS");
+  addon->external_buffers_refused = refuse != nullptr && std::strcmp(refuse, "1") == 0;
+  addon->mapping_class = Napi::Persistent(NativeMapping::DefineClass(env));
+  env.SetInstanceData<Addon, DeleteAddon>(addon);
+  napi_add_env_cleanup_hook(env, Teardown, addon);
+
+  exports.DefineProperties({
+      Napi::PropertyDescriptor::Function(env, exports, "map", Map),
+      Napi::PropertyDescriptor::Function(env, exports, "adopt", Adopt),
+      Napi::PropertyDescriptor::Function(env, exports, "isMapped", IsMapped),
+      Napi::PropertyDescriptor::Function(env, exports, "isOwned", IsOwnedRange),
+      Napi::PropertyDescriptor::Function(env, exports, "pageSize", PageSize),
+      Napi::PropertyDescriptor::Function(env, exports, "allocationGranularity",
+                                         AllocationGranularity),
+      Napi::PropertyDescriptor::Function(env, exports, "pageSizes", PageSizes),
+      Napi::PropertyDescriptor::Function(env, exports, "freeHugePages", FreeHugePages),
+      Napi::PropertyDescriptor::Function(env, exports, "setErrorFactory", SetErrorFactory),
+  });
+  RegisterAreas(env, exports);
+  RegisterAccessors(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+}  // namespace memmap
+
+static Napi::Object InitMemmap(Napi::Env env, Napi::Object exports) {
+  return memmap::Init(env, exports);
+}
+
+NODE_API_MODULE(memmap, InitMemmap)

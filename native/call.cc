@@ -1,0 +1,219 @@
+#include "call.h"
+
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "errors.h"
+
+namespace memmap {
+
+namespace {
+
+// Type codes shared with src/function.ts.
+enum Type : uint8_t { kI32, kI64, kU64, kPtr, kF64, kVoid };
+constexpr size_t kMaxArgs = 6;
+
+struct Callable {
+  std::shared_ptr<Region> region;
+  uint64_t generation;
+  void* code;
+  Type args[kMaxArgs];
+  size_t arg_count;
+  Type returns;
+};
+
+uint64_t DoubleBits(double value) {
+  uint64_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+double BitsDouble(uint64_t bits) {
+  double value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+#if defined(_WIN32) && (defined(_M_X64) || defined(__x86_64__))
+// Windows x64 passes argument i in the i-th register of the class of its type
+// (rcx/rdx/r8/r9 or xmm0-3) and the rest on the stack, where a double is just
+// its 8 bytes. So the first four positions fix the C type; one instantiation
+// per mix of them.
+template <typename R, unsigned Mask>
+R CallPositional(void* code, const uint64_t* slot) {
+  using T0 = std::conditional_t<(Mask & 1) != 0, double, uint64_t>;
+  using T1 = std::conditional_t<(Mask & 2) != 0, double, uint64_t>;
+  using T2 = std::conditional_t<(Mask & 4) != 0, double, uint64_t>;
+  using T3 = std::conditional_t<(Mask & 8) != 0, double, uint64_t>;
+  auto as = [](uint64_t bits, auto type) {
+    using T = decltype(type);
+    if constexpr (std::is_same_v<T, double>) return BitsDouble(bits); else return bits;
+  };
+  using Fn = R (*)(T0, T1, T2, T3, uint64_t, uint64_t);
+  return reinterpret_cast<Fn>(code)(as(slot[0], T0{}), as(slot[1], T1{}), as(slot[2], T2{}),
+                                    as(slot[3], T3{}), slot[4], slot[5]);
+}
+
+template <typename R, unsigned... Masks>
+constexpr auto PositionalTable(std::integer_sequence<unsigned, Masks...>) {
+  using Fn = R (*)(void*, const uint64_t*);
+  return std::array<Fn, sizeof...(Masks)>{&CallPositional<R, Masks>...};
+}
+
+template <typename R>
+R Invoke(const Callable& callable, const uint64_t* slot) {
+  unsigned mask = 0;
+  for (size_t i = 0; i < 4 && i < callable.arg_count; ++i) {
+    if (callable.args[i] == kF64) mask |= 1u << i;
+  }
+  static constexpr auto table = PositionalTable<R>(std::make_integer_sequence<unsigned, 16>{});
+  return table[mask](callable.code, slot);
+}
+#else
+// System V x86-64 and AAPCS64 assign integer and floating-point arguments to
+// their own register sequences independently, so one signature with six of
+// each reaches any mix of up to six arguments.
+template <typename R>
+R Invoke(const Callable& callable, const uint64_t* slot) {
+  uint64_t ints[kMaxArgs] = {};
+  double floats[kMaxArgs] = {};
+  size_t int_count = 0, float_count = 0;
+  for (size_t i = 0; i < callable.arg_count; ++i) {
+    if (callable.args[i] == kF64) {
+      floats[float_count++] = BitsDouble(slot[i]);
+    } else {
+      ints[int_count++] = slot[i];
+    }
+  }
+  using Fn = R (*)(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t, double, double,
+                   double, double, double, double);
+  return reinterpret_cast<Fn>(callable.code)(ints[0], ints[1], ints[2], ints[3], ints[4],
+                                             ints[5], floats[0], floats[1], floats[2],
+                                             floats[3], floats[4], floats[5]);
+}
+#endif
+
+const char* TypeName(Type type) {
+  static const char* const kNames[] = {"i32", "i64", "u64", "ptr", "f64", "void"};
+  return kNames[type];
+}
+
+bool Fail(napi_env env, size_t index, Type type, const char* expected) {
+  ThrowError(Napi::Env(env), "ERR_INVALID_ARG_TYPE",
+             "argument " + std::to_string(index) + " (" + TypeName(type) + ") must be " +
+                 expected);
+  return false;
+}
+
+// Converts argument `index` to its 64-bit slot, or throws.
+bool Convert(napi_env env, napi_value value, Type type, size_t index, uint64_t* slot) {
+  napi_valuetype kind;
+  napi_typeof(env, value, &kind);
+  if (type == kF64) {
+    double number;
+    if (kind != napi_number || napi_get_value_double(env, value, &number) != napi_ok) {
+      return Fail(env, index, type, "a number");
+    }
+    *slot = DoubleBits(number);
+    return true;
+  }
+  if (kind == napi_bigint) {
+    if (type == kI32) return Fail(env, index, type, "a 32-bit integer number");
+    bool lossless;
+    if (type == kI64) {
+      int64_t signed_value;
+      napi_get_value_bigint_int64(env, value, &signed_value, &lossless);
+      *slot = static_cast<uint64_t>(signed_value);
+    } else {
+      napi_get_value_bigint_uint64(env, value, slot, &lossless);
+    }
+    return lossless || Fail(env, index, type, "a bigint within 64 bits");
+  }
+  double number;
+  if (kind != napi_number || napi_get_value_double(env, value, &number) != napi_ok ||
+      std::trunc(number) != number) {
+    return Fail(env, index, type, "an integer number or a bigint");
+  }
+  bool in_range = type == kI32   ? number >= -2147483648.0 && number <= 4294967295.0
+                  : type == kI64 ? std::fabs(number) <= 9007199254740991.0
+                                 : number >= 0 && number <= 9007199254740991.0;
+  if (!in_range) {
+    return Fail(env, index, type,
+                type == kI32 ? "within 32 bits" : "a safe integer (or a bigint)");
+  }
+  *slot = type == kI32 ? static_cast<uint64_t>(static_cast<int64_t>(
+                             static_cast<int32_t>(static_cast<int64_t>(number))))
+                       : static_cast<uint64_t>(static_cast<int64_t>(number));
+  return true;
+}
+
+napi_value Call(napi_env env, napi_callback_info info) {
+  size_t argc = kMaxArgs + 1;
+  napi_value argv[kMaxArgs + 1];
+  void* data;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  const Callable& callable = *static_cast<Callable*>(data);
+
+  const Region& region = *callable.region;
+  if (!region.live() || region.generation() != callable.generation) {
+    ThrowError(Napi::Env(env), "ERR_MMAP_CLOSED",
+               "the handle this function was made from was unmapped or consumed");
+    return nullptr;
+  }
+  if (argc != callable.arg_count) {
+    ThrowError(Napi::Env(env), "ERR_MMAP_ARGUMENT_COUNT",
+               "expected " + std::to_string(callable.arg_count) + " arguments, got " +
+                   std::to_string(argc));
+    return nullptr;
+  }
+  uint64_t slot[kMaxArgs] = {};
+  for (size_t i = 0; i < argc; ++i) {
+    if (!Convert(env, argv[i], callable.args[i], i, &slot[i])) return nullptr;
+  }
+
+  napi_value result = nullptr;
+  if (callable.returns == kF64) {
+    napi_create_double(env, Invoke<double>(callable, slot), &result);
+    return result;
+  }
+  uint64_t value = Invoke<uint64_t>(callable, slot);
+  switch (callable.returns) {
+    case kI32: napi_create_int32(env, static_cast<int32_t>(value), &result); break;
+    case kI64: napi_create_bigint_int64(env, static_cast<int64_t>(value), &result); break;
+    case kU64:
+    case kPtr: napi_create_bigint_uint64(env, value, &result); break;
+    default: napi_get_undefined(env, &result); break;
+  }
+  return result;
+}
+
+void Finalize(napi_env, void* data, void*) { delete static_cast<Callable*>(data); }
+
+}  // namespace
+
+Napi::Value NewCallable(Napi::Env env, std::shared_ptr<Region> region, size_t offset,
+                        Napi::Value signature) {
+  Napi::Object spec = signature.As<Napi::Object>();
+  Napi::Array args = spec.Get("args").As<Napi::Array>();
+  auto* callable = new Callable{};
+  callable->arg_count = args.Length();
+  for (uint32_t i = 0; i < callable->arg_count && i < kMaxArgs; ++i) {
+    callable->args[i] = static_cast<Type>(args.Get(i).As<Napi::Number>().Uint32Value());
+  }
+  callable->returns = static_cast<Type>(spec.Get("returns").As<Napi::Number>().Uint32Value());
+  callable->code = region->address() + offset;
+  callable->generation = region->generation();
+  callable->region = std::move(region);
+
+  napi_value function;
+  if (napi_create_function(env, "generated", NAPI_AUTO_LENGTH, Call, callable, &function) !=
+          napi_ok ||
+      napi_add_finalizer(env, function, callable, Finalize, nullptr, nullptr) != napi_ok) {
+    delete callable;
+    return Napi::Value();
+  }
+  return Napi::Value(env, function);
+}
+
+}  // namespace memmap

@@ -1,0 +1,56 @@
+#include "errors.h"
+
+#include "addon.h"
+
+namespace memmap {
+
+namespace {
+
+Napi::Value Make(Napi::Env env, const char* code, const std::string& message,
+                 Napi::Value errno_value, Napi::Value syscall) {
+  Addon* addon = GetAddon(env);
+  if (addon == nullptr || addon->make_error.IsEmpty()) {
+    return Napi::Error::New(env, message).Value();
+  }
+  return addon->make_error.Call(
+      {Napi::String::New(env, code), Napi::String::New(env, message), errno_value, syscall});
+}
+
+Napi::Value Throw(Napi::Env env, Napi::Value error) {
+  if (!error.IsEmpty()) napi_throw(env, error);
+  return Napi::Value();
+}
+
+}  // namespace
+
+Napi::Value MakeOsError(Napi::Env env, const os::Error& error) {
+  if (error.code == os::Error::kUnsupported) {
+    return MakeError(env, "ERR_MMAP_UNSUPPORTED",
+                     std::string(error.syscall) + " is not supported on this platform");
+  }
+  os::ErrorText text = os::describe(error);
+  std::string message = std::string(text.name) + ": " + text.message + ", " + error.syscall;
+  return Make(env, text.name, message, Napi::Number::New(env, text.errno_value),
+              Napi::String::New(env, error.syscall));
+}
+
+Napi::Value MakeError(Napi::Env env, const char* code, const std::string& message) {
+  return Make(env, code, message, env.Undefined(), env.Undefined());
+}
+
+Napi::Value ThrowOsError(Napi::Env env, const os::Error& error) {
+  return Throw(env, MakeOsError(env, error));
+}
+
+Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message) {
+  return Throw(env, MakeError(env, code, message));
+}
+
+Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env) {
+  return ThrowError(env, "ERR_MMAP_EXTERNAL_BUFFERS_UNSUPPORTED",
+                    "this runtime refuses external ArrayBuffers, so mapped pages cannot be "
+                    "exposed without copying; use the copying accessors read(), readInto(), "
+                    "write() and getUint32() and friends instead");
+}
+
+}  // namespace memmap

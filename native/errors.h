@@ -1,0 +1,23 @@
+// Errors reach JavaScript as MmapError, built by a factory the TypeScript
+// layer registers at load, so that the class and its fields live in one place.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+
+#include "os/os.h"
+
+namespace memmap {
+
+// An MmapError for an OS failure: code = errno name, plus errno and syscall.
+Napi::Value MakeOsError(Napi::Env env, const os::Error& error);
+// An MmapError with one of the library's own codes.
+Napi::Value MakeError(Napi::Env env, const char* code, const std::string& message);
+
+// Throw the above; they return an empty value for `return Throw...(env, ...)`.
+Napi::Value ThrowOsError(Napi::Env env, const os::Error& error);
+Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message);
+Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env);
+
+}  // namespace memmap

@@ -1,0 +1,11 @@
+// Module-level functions each feature file adds to the binding's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace memmap {
+
+void RegisterAreas(Napi::Env env, Napi::Object exports);     // areas.cc
+void RegisterAccessors(Napi::Env env, Napi::Object exports); // accessors.cc
+
+}  // namespace memmap

@@ -1,0 +1,240 @@
+#include "mapping.h"
+
+#include "addon.h"
+#include "args.h"
+#include "call.h"
+#include "errors.h"
+
+namespace memmap {
+
+namespace {
+
+const napi_type_tag kMappingTag = {0x6d656d6d61702d6dULL, 0x617070696e672d31ULL};
+
+// msync on the libuv pool; the region stays pinned until it is done.
+class FlushWork : public Napi::AsyncWorker {
+ public:
+  FlushWork(Napi::Env env, std::shared_ptr<Region> region, size_t offset, size_t length)
+      : Napi::AsyncWorker(env, "memmap:flush"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        region_(std::move(region)),
+        offset_(offset),
+        length_(length) {
+    region_->Pin();
+  }
+  ~FlushWork() override { region_->Unpin(); }
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    error_ = os::flush(region_->allocation(), region_->address() + offset_, length_, true);
+  }
+  void OnOK() override {
+    if (error_) {
+      deferred_.Reject(MakeOsError(Env(), error_));
+    } else {
+      deferred_.Resolve(Env().Undefined());
+    }
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Region> region_;
+  size_t offset_;
+  size_t length_;
+  os::Error error_;
+};
+
+Napi::Value Done(Napi::Env env, const os::Error& error) {
+  return error ? ThrowOsError(env, error) : env.Undefined();
+}
+
+}  // namespace
+
+Napi::Function NativeMapping::DefineClass(Napi::Env env) {
+  return ObjectWrap::DefineClass(
+      env, "NativeMapping",
+      {
+          InstanceAccessor<&NativeMapping::Address>("address"),
+          InstanceAccessor<&NativeMapping::Size>("size"),
+          InstanceMethod<&NativeMapping::View>("view"),
+          InstanceMethod<&NativeMapping::Unmap>("unmap"),
+          InstanceMethod<&NativeMapping::IntoRaw>("intoRaw"),
+          InstanceMethod<&NativeMapping::Protect>("protect"),
+          InstanceMethod<&NativeMapping::Commit>("commit"),
+          InstanceMethod<&NativeMapping::Flush>("flush"),
+          InstanceMethod<&NativeMapping::FlushAsync>("flushAsync"),
+          InstanceMethod<&NativeMapping::Lock>("lock"),
+          InstanceMethod<&NativeMapping::LockOnFault>("lockOnFault"),
+          InstanceMethod<&NativeMapping::Unlock>("unlock"),
+          InstanceMethod<&NativeMapping::Advise>("advise"),
+          InstanceMethod<&NativeMapping::FlushIcache>("flushIcache"),
+          InstanceMethod<&NativeMapping::Split>("split"),
+          InstanceMethod<&NativeMapping::Absorb>("absorb"),
+          InstanceMethod<&NativeMapping::Function>("function"),
+      });
+}
+
+Napi::Value NativeMapping::New(Napi::Env env, std::shared_ptr<Region> region) {
+  auto* holder = new std::shared_ptr<Region>(std::move(region));
+  Napi::Value wrapped = GetAddon(env)->mapping_class.New(
+      {Napi::External<std::shared_ptr<Region>>::New(env, holder)});
+  delete holder;
+  return wrapped;
+}
+
+NativeMapping* NativeMapping::From(Napi::Value value) {
+  Napi::Env env = value.Env();
+  if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kMappingTag)) {
+    ThrowError(env, "ERR_INVALID_ARG_TYPE", "expected a memmap handle");
+    return nullptr;
+  }
+  return Unwrap(value.As<Napi::Object>());
+}
+
+NativeMapping::NativeMapping(const Napi::CallbackInfo& info) : ObjectWrap(info) {
+  if (info.Length() != 1 || !info[0].IsExternal()) {
+    ThrowError(info.Env(), "ERR_ILLEGAL_CONSTRUCTOR",
+               "handles are made by MmapOptions, not constructed");
+    return;
+  }
+  region_ = *info[0].As<Napi::External<std::shared_ptr<Region>>>().Data();
+  info.This().As<Napi::Object>().TypeTag(&kMappingTag);
+}
+
+Region* NativeMapping::Live(Napi::Env env) {
+  if (region_ && region_->live()) return region_.get();
+  ThrowError(env, "ERR_MMAP_CLOSED", "the handle was unmapped or consumed");
+  return nullptr;
+}
+
+Napi::Value NativeMapping::Address(const Napi::CallbackInfo& info) {
+  return Napi::BigInt::New(info.Env(), reinterpret_cast<uint64_t>(region_->address()));
+}
+
+Napi::Value NativeMapping::Size(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(region_->size()));
+}
+
+Napi::Value NativeMapping::View(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  return region->NewView(info.Env(), SizeArg(info, 0), SizeArg(info, 1));
+}
+
+Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
+  if (region_->live()) region_->End(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeMapping::IntoRaw(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  region->End(info.Env(), /*release=*/false);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  os::Error error = os::protect(region->allocation(), region->address(), region->size(), access);
+  if (error) return ThrowOsError(info.Env(), error);
+  // The pages changed protection: nothing handed out before may touch them.
+  region->Consume(info.Env());
+  region->set_access(access);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  os::Error error = os::commit(region->allocation(), region->address(), region->size(), access);
+  if (error) return ThrowOsError(info.Env(), error);
+  region->Consume(info.Env());
+  region->set_access(access);
+  region->set_committed();
+  region->Account(info.Env());
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeMapping::Flush(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  size_t offset = SizeArg(info, 0);
+  return Done(info.Env(), os::flush(region->allocation(), region->address() + offset,
+                                    SizeArg(info, 1), true));
+}
+
+Napi::Value NativeMapping::FlushAsync(const Napi::CallbackInfo& info) {
+  if (!Live(info.Env())) return Napi::Value();
+  auto* work = new FlushWork(info.Env(), region_, SizeArg(info, 0), SizeArg(info, 1));
+  Napi::Promise promise = work->Promise();
+  work->Queue();
+  return promise;
+}
+
+Napi::Value NativeMapping::Lock(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  return Done(info.Env(), os::lock(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
+}
+
+Napi::Value NativeMapping::LockOnFault(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  return Done(info.Env(),
+              os::lock_on_fault(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
+}
+
+Napi::Value NativeMapping::Unlock(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  return Done(info.Env(), os::unlock(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
+}
+
+Napi::Value NativeMapping::Advise(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  auto advice = static_cast<os::Advice>(info[0].As<Napi::Number>().Uint32Value());
+  return Done(info.Env(), os::advise(region->address() + SizeArg(info, 1), SizeArg(info, 2),
+                                     advice));
+}
+
+Napi::Value NativeMapping::FlushIcache(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  os::flush_icache(region->address(), region->size());
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeMapping::Split(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  size_t at = SizeArg(info, 0);
+  bool keep_low = info[1].As<Napi::Boolean>().Value();
+  return New(info.Env(), region->Split(info.Env(), at, keep_low));
+}
+
+Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  NativeMapping* other = region ? From(info[0]) : nullptr;
+  if (!other) return Napi::Value();
+  Region* next = other->Live(info.Env());
+  if (!next) return Napi::Value();
+  if (!os::mergeable(region->allocation(), next->allocation())) {
+    return ThrowError(info.Env(), "ERR_MMAP_BACKING_MISMATCH",
+                      "the handles are pieces of different allocations, which this "
+                      "platform cannot merge");
+  }
+  region->Absorb(info.Env(), *next);
+  return info.Env().Undefined();
+}
+
+Napi::Value NativeMapping::Function(const Napi::CallbackInfo& info) {
+  if (!Live(info.Env())) return Napi::Value();
+  return NewCallable(info.Env(), region_, SizeArg(info, 0), info[1]);
+}
+
+}  // namespace memmap

@@ -1,0 +1,137 @@
+// Linux (and Android) parts of the POSIX layer.
+#include <dirent.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "os.h"
+#include "posix.h"
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
+
+namespace memmap::os {
+
+namespace {
+
+const char kHugePagesDir[] = "/sys/kernel/mm/hugepages";
+
+int log2_of(size_t value) {
+  int bits = 0;
+  while (value > 1) {
+    value >>= 1;
+    ++bits;
+  }
+  return bits;
+}
+
+}  // namespace
+
+namespace kernel {
+
+int huge_page_flags(size_t page_size, bool* supported) {
+  *supported = true;
+  if (page_size == 0) return MAP_HUGETLB;
+  // The size travels as its log2 in bits 26..31 of the flags.
+  return MAP_HUGETLB | (log2_of(page_size) << MAP_HUGE_SHIFT);
+}
+
+int map_flags(uint32_t flags) {
+  int result = 0;
+  if (flags & kPopulate) result |= MAP_POPULATE;
+  if (flags & kNoReserve) result |= MAP_NORESERVE;
+  if (flags & kStack) result |= MAP_STACK;
+  if (flags & kLocked) result |= MAP_LOCKED;
+  return result;
+}
+
+Error after_map(uint8_t* address, size_t size, uint32_t flags) {
+  struct Hint {
+    uint32_t flag;
+    int advice;
+  };
+  static const Hint kHints[] = {
+      {kNoCoreDump, MADV_DONTDUMP}, {kTransparentHugePages, MADV_HUGEPAGE},
+      {kSequential, MADV_SEQUENTIAL}, {kRandomAccess, MADV_RANDOM},
+      {kWillNeed, MADV_WILLNEED},   {kDontNeed, MADV_DONTNEED},
+  };
+  for (const Hint& hint : kHints) {
+    if ((flags & hint.flag) && madvise(address, size, hint.advice) != 0) {
+      return Error{errno, "madvise"};
+    }
+  }
+  return {};
+}
+
+int advice_value(Advice advice) {
+  switch (advice) {
+    case Advice::kNormal: return MADV_NORMAL;
+    case Advice::kRandom: return MADV_RANDOM;
+    case Advice::kSequential: return MADV_SEQUENTIAL;
+    case Advice::kWillNeed: return MADV_WILLNEED;
+    case Advice::kDontNeed: return MADV_DONTNEED;
+    case Advice::kFree: return 8;         // MADV_FREE, Linux 4.5
+    case Advice::kRemove: return MADV_REMOVE;
+    case Advice::kCold: return 20;        // MADV_COLD, Linux 5.4
+    case Advice::kPageOut: return 21;     // MADV_PAGEOUT, Linux 5.4
+    case Advice::kHugePage: return MADV_HUGEPAGE;
+    case Advice::kNoHugePage: return MADV_NOHUGEPAGE;
+    case Advice::kDontFork: return MADV_DONTFORK;
+    case Advice::kDoFork: return MADV_DOFORK;
+    case Advice::kDontDump: return MADV_DONTDUMP;
+    case Advice::kDoDump: return MADV_DODUMP;
+    case Advice::kMergeable: return MADV_MERGEABLE;
+    case Advice::kUnmergeable: return MADV_UNMERGEABLE;
+  }
+  return -1;
+}
+
+}  // namespace kernel
+
+Error lock_on_fault(uint8_t* address, size_t size) {
+  // Through syscall(2): glibc before 2.27 has no mlock2 wrapper.
+  if (syscall(SYS_mlock2, address, size, MLOCK_ONFAULT) != 0) {
+    return Error{errno == ENOSYS ? Error::kUnsupported : errno, "mlock2"};
+  }
+  return {};
+}
+
+std::vector<size_t> page_sizes() {
+  std::vector<size_t> sizes{page_size()};
+  if (DIR* dir = opendir(kHugePagesDir)) {
+    while (dirent* entry = readdir(dir)) {
+      unsigned long long kib = 0;
+      if (sscanf(entry->d_name, "hugepages-%llukB", &kib) == 1) {
+        sizes.push_back(static_cast<size_t>(kib) * 1024);
+      }
+    }
+    closedir(dir);
+  }
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
+
+int64_t free_huge_pages(size_t size) {
+  char path[128];
+  snprintf(path, sizeof path, "%s/hugepages-%zukB/free_hugepages",
+           kHugePagesDir, size / 1024);
+  FILE* file = fopen(path, "r");
+  if (!file) return -1;
+  long long count = -1;
+  if (fscanf(file, "%lld", &count) != 1) count = -1;
+  fclose(file);
+  return count;
+}
+
+}  // namespace memmap::os

@@ -1,0 +1,131 @@
+// The operating-system layer: plain C++ over the OS, no Node-API types.
+//
+// Every platform family implements exactly these functions in one file
+// (posix.cc with small linux.cc / macos.cc / freebsd.cc parts, windows.cc).
+// Rules that are the same everywhere (argument validation, bounds, the
+// typestate) live in the TypeScript layer; by the time a call arrives here its
+// ranges are inside the mapping and page aligned where the OS needs that.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace memmap::os {
+
+// Protection bits, numerically those of mmap-rs's `Protection`.
+enum Access : uint32_t {
+  kNone = 0,
+  kRead = 1u << 0,
+  kWrite = 1u << 1,
+  kExec = 1u << 3,
+};
+
+// MmapFlags bits, numerically those of mmap-rs.
+enum Flag : uint32_t {
+  kShared = 1u << 0,
+  kPopulate = 1u << 1,
+  kNoReserve = 1u << 2,
+  kHugePages = 1u << 3,
+  kStack = 1u << 4,
+  kNoCoreDump = 1u << 5,
+  kLocked = 1u << 6,
+  kTransparentHugePages = 1u << 7,
+  kSequential = 1u << 8,
+  kRandomAccess = 1u << 9,
+  kWillNeed = 1u << 10,
+  kDontNeed = 1u << 11,
+};
+
+// madvise-style advice; the order is the public API's list of names.
+enum class Advice : uint32_t {
+  kNormal, kRandom, kSequential, kWillNeed, kDontNeed, kFree, kRemove,
+  kCold, kPageOut, kHugePage, kNoHugePage, kDontFork, kDoFork, kDontDump,
+  kDoDump, kMergeable, kUnmergeable,
+};
+
+// A failed OS call. `code` is errno on POSIX and GetLastError() on Windows;
+// kUnsupported marks an operation this platform does not have at all.
+struct Error {
+  static constexpr int kUnsupported = -1;
+  int code = 0;
+  const char* syscall = nullptr;
+  explicit operator bool() const { return code != 0; }
+};
+
+// How an Error reads in JavaScript: the errno name (ENOMEM, EACCES, ...), the
+// negative errno number as Node's fs errors carry it, and the OS's message.
+struct ErrorText {
+  const char* name;
+  int errno_value;
+  std::string message;
+};
+ErrorText describe(const Error& error);
+
+// An OS file handle: a descriptor on POSIX, a HANDLE on Windows.
+using FileHandle = intptr_t;
+// The OS handle behind a Node file descriptor (on Windows a libuv CRT
+// descriptor, resolved through the host's uv_get_osfhandle), or -1.
+FileHandle file_handle(int fd);
+
+// One allocation as the OS made it. Pieces of it (after a split) share it;
+// when the last piece lets go, its destructor releases whatever the platform
+// keeps per allocation (on Windows the reservation or the file view; on POSIX
+// nothing: each piece unmaps its own pages).
+struct Allocation;
+using AllocationRef = std::shared_ptr<Allocation>;
+
+struct MapRequest {
+  size_t size = 0;
+  uintptr_t address = 0;   // 0: anywhere; else a hint, or exact with `fixed`
+  bool fixed = false;
+  size_t alignment = 0;    // 0: none; else a power of two >= the page size
+  FileHandle file = -1;    // -1: anonymous memory
+  uint64_t offset = 0;     // file offset, a multiple of allocation_granularity()
+  uint32_t access = kNone;
+  uint32_t flags = 0;      // Flag bits
+  size_t page_size = 0;    // with kHugePages: 0 for the default huge page size
+  bool jit = false;        // RWX allowed (MAP_JIT on Apple)
+  bool reserve = false;    // address space only; commit() makes it usable
+};
+
+struct Mapping {
+  uint8_t* address = nullptr;
+  size_t size = 0;
+  AllocationRef allocation;
+};
+
+// Maps or reserves. On error nothing stays mapped.
+Error map(const MapRequest& request, Mapping* out);
+// Whether pieces of these two allocations may become one handle.
+bool mergeable(const AllocationRef& a, const AllocationRef& b);
+// Releases one piece [address, address + size) of an allocation.
+Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size);
+// Commits reserved pages with `access`.
+Error commit(const AllocationRef& allocation, uint8_t* address, size_t size,
+             uint32_t access);
+Error protect(const AllocationRef& allocation, uint8_t* address, size_t size,
+              uint32_t access);
+// Writes dirty pages back; `sync` waits until they are durable.
+Error flush(const AllocationRef& allocation, uint8_t* address, size_t size,
+            bool sync);
+Error lock(uint8_t* address, size_t size);
+Error lock_on_fault(uint8_t* address, size_t size);
+Error unlock(uint8_t* address, size_t size);
+Error advise(uint8_t* address, size_t size, Advice advice);
+void flush_icache(uint8_t* address, size_t size);
+// Whether every page of the range is mapped in this process.
+Error is_mapped(uint8_t* address, size_t size, bool* mapped);
+// Adopts pages mapped by someone else, so that unmap() can release them.
+AllocationRef adopt(uint8_t* address, size_t size);
+
+size_t page_size();
+size_t allocation_granularity();
+// Ascending: the base page, then every huge page size the system offers.
+std::vector<size_t> page_sizes();
+// How many free huge pages of `size` the system holds, or -1 if unknown.
+int64_t free_huge_pages(size_t size);
+
+}  // namespace memmap::os

@@ -1,0 +1,273 @@
+// The OS layer on POSIX systems. Kernel-specific pieces are in linux.cc,
+// macos.cc and freebsd.cc behind posix.h.
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "os.h"
+#include "posix.h"
+
+#if defined(__APPLE__)
+#include <libkern/OSCacheControl.h>
+#endif
+
+#ifndef MAP_ANONYMOUS
+#define MAP_ANONYMOUS MAP_ANON
+#endif
+#ifndef MAP_NORESERVE
+#define MAP_NORESERVE 0
+#endif
+
+namespace memmap::os {
+
+// POSIX keeps nothing per allocation: every piece unmaps its own pages. What
+// is kept is what commit() needs to remake anonymous pages with the flags they
+// were asked for.
+struct Allocation {
+  bool anonymous;
+  int map_flags;   // mmap(2) flags of the request
+  uint32_t flags;  // its MmapFlags
+};
+
+namespace {
+
+Error fail(const char* syscall) { return Error{errno, syscall}; }
+
+int prot_of(uint32_t access) {
+  int prot = PROT_NONE;
+  if (access & kRead) prot |= PROT_READ;
+  if (access & kWrite) prot |= PROT_WRITE;
+  if (access & kExec) prot |= PROT_EXEC;
+  return prot;
+}
+
+int jit_flags(bool jit) {
+#if defined(__APPLE__) && defined(MAP_JIT)
+  return jit ? MAP_JIT : 0;
+#else
+  (void)jit;
+  return 0;
+#endif
+}
+
+// Reserves size + alignment bytes and trims them so that an aligned block of
+// `size` bytes remains, reserved and inaccessible.
+Error reserve_aligned(size_t size, size_t alignment, uint8_t** out) {
+  size_t padded = size + alignment;
+  void* raw = mmap(nullptr, padded, PROT_NONE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (raw == MAP_FAILED) return fail("mmap");
+  uintptr_t start = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t aligned = (start + alignment - 1) & ~(uintptr_t)(alignment - 1);
+  size_t head = aligned - start;
+  size_t tail = padded - head - size;
+  if (head) munmap(raw, head);
+  if (tail) munmap(reinterpret_cast<void*>(aligned + size), tail);
+  *out = reinterpret_cast<uint8_t*>(aligned);
+  return {};
+}
+
+}  // namespace
+
+FileHandle file_handle(int fd) { return fd; }
+
+Error map(const MapRequest& request, Mapping* out) {
+  bool anonymous = request.file < 0;
+  int flags = (request.flags & kShared) ? MAP_SHARED : MAP_PRIVATE;
+  if (anonymous) flags |= MAP_ANONYMOUS;
+  flags |= kernel::map_flags(request.flags) | jit_flags(request.jit);
+  if (request.flags & kHugePages) {
+    bool supported = true;
+    flags |= kernel::huge_page_flags(request.page_size, &supported);
+    if (!supported) return Error{EINVAL, "mmap"};
+  }
+  // Commit applies the protection later; a reservation is inaccessible and,
+  // for anonymous memory, takes no commit charge.
+  int map_flags = flags;
+  if (request.reserve) {
+    flags &= ~kernel::map_flags(kPopulate | kLocked);
+    if (anonymous) flags |= MAP_NORESERVE;
+  }
+  int prot = request.reserve ? PROT_NONE : prot_of(request.access);
+
+  uint8_t* hint = reinterpret_cast<uint8_t*>(request.address);
+  if (request.alignment) {
+    Error error = reserve_aligned(request.size, request.alignment, &hint);
+    if (error) return error;
+    flags |= MAP_FIXED;
+  } else if (request.fixed) {
+    flags |= MAP_FIXED;
+  }
+  void* address = mmap(hint, request.size, prot, flags,
+                       anonymous ? -1 : static_cast<int>(request.file),
+                       static_cast<off_t>(request.offset));
+  if (address == MAP_FAILED) {
+    Error error = fail("mmap");
+    if (request.alignment) munmap(hint, request.size);
+    return error;
+  }
+  uint8_t* start = static_cast<uint8_t*>(address);
+  if (!request.reserve) {
+    Error error = kernel::after_map(start, request.size, request.flags);
+    if (error) {
+      munmap(start, request.size);
+      return error;
+    }
+  }
+  out->address = start;
+  out->size = request.size;
+  out->allocation =
+      std::make_shared<Allocation>(Allocation{anonymous, map_flags, request.flags});
+  return {};
+}
+
+AllocationRef adopt(uint8_t*, size_t) {
+  return std::make_shared<Allocation>(Allocation{false, 0, 0});
+}
+
+// Each piece unmaps its own pages, so any two adjacent pieces can merge.
+bool mergeable(const AllocationRef&, const AllocationRef&) { return true; }
+
+Error unmap(const AllocationRef&, uint8_t* address, size_t size) {
+  if (munmap(address, size) != 0) return fail("munmap");
+  return {};
+}
+
+Error commit(const AllocationRef& allocation, uint8_t* address, size_t size,
+             uint32_t access) {
+  if (allocation->anonymous) {
+    // Remapping in place gives the pages the accounting and flags they would
+    // have had if mapped directly; nothing was ever stored in them.
+    void* remapped = mmap(address, size, prot_of(access),
+                          allocation->map_flags | MAP_FIXED, -1, 0);
+    if (remapped == MAP_FAILED) return fail("mmap");
+  } else if (mprotect(address, size, prot_of(access)) != 0) {
+    return fail("mprotect");
+  }
+  Error error = kernel::after_map(address, size, allocation->flags);
+  if (error) {
+    // Back to reserved, so that a failed commit leaves the handle as it was.
+    if (allocation->anonymous) {
+      mmap(address, size, PROT_NONE,
+           (allocation->map_flags | MAP_FIXED | MAP_NORESERVE) &
+               ~kernel::map_flags(kPopulate | kLocked),
+           -1, 0);
+    } else {
+      mprotect(address, size, PROT_NONE);
+    }
+  }
+  return error;
+}
+
+Error protect(const AllocationRef&, uint8_t* address, size_t size,
+              uint32_t access) {
+  if (mprotect(address, size, prot_of(access)) != 0) return fail("mprotect");
+  return {};
+}
+
+Error flush(const AllocationRef&, uint8_t* address, size_t size, bool sync) {
+  if (msync(address, size, sync ? MS_SYNC : MS_ASYNC) != 0) return fail("msync");
+  return {};
+}
+
+Error lock(uint8_t* address, size_t size) {
+  if (mlock(address, size) != 0) return fail("mlock");
+  return {};
+}
+
+Error unlock(uint8_t* address, size_t size) {
+  if (munlock(address, size) != 0) return fail("munlock");
+  return {};
+}
+
+Error advise(uint8_t* address, size_t size, Advice advice) {
+  int value = kernel::advice_value(advice);
+  if (value < 0) return Error{Error::kUnsupported, "madvise"};
+  if (madvise(address, size, value) != 0) return fail("madvise");
+  return {};
+}
+
+void flush_icache(uint8_t* address, size_t size) {
+#if defined(__APPLE__)
+  sys_icache_invalidate(address, size);
+#else
+  __builtin___clear_cache(reinterpret_cast<char*>(address),
+                          reinterpret_cast<char*>(address + size));
+#endif
+}
+
+Error is_mapped(uint8_t* address, size_t size, bool* mapped) {
+  // mincore(2) fails with ENOMEM when any page of the range is unmapped.
+  const size_t page = page_size();
+  const size_t chunk_pages = 4096;
+  std::vector<unsigned char> residency(chunk_pages);
+  for (size_t done = 0; done < size;) {
+    size_t length = std::min(size - done, chunk_pages * page);
+#if defined(__APPLE__) || defined(__FreeBSD__)
+    int rc = mincore(address + done, length, reinterpret_cast<char*>(residency.data()));
+#else
+    int rc = mincore(address + done, length, residency.data());
+#endif
+    if (rc != 0) {
+      if (errno == ENOMEM) {
+        *mapped = false;
+        return {};
+      }
+      return fail("mincore");
+    }
+    done += length;
+  }
+  *mapped = true;
+  return {};
+}
+
+size_t page_size() {
+  static const size_t size = [] {
+    long value = sysconf(_SC_PAGESIZE);
+    return value > 0 ? static_cast<size_t>(value) : size_t{4096};
+  }();
+  return size;
+}
+
+size_t allocation_granularity() { return page_size(); }
+
+namespace {
+
+struct ErrnoName {
+  int value;
+  const char* name;
+};
+
+// The errno values memory calls produce, by name as Node spells them.
+const ErrnoName kErrnoNames[] = {
+    {EPERM, "EPERM"},     {ENOENT, "ENOENT"},       {ESRCH, "ESRCH"},
+    {EINTR, "EINTR"},     {EIO, "EIO"},             {ENXIO, "ENXIO"},
+    {EBADF, "EBADF"},     {EAGAIN, "EAGAIN"},       {ENOMEM, "ENOMEM"},
+    {EACCES, "EACCES"},   {EFAULT, "EFAULT"},       {EBUSY, "EBUSY"},
+    {EEXIST, "EEXIST"},   {ENODEV, "ENODEV"},       {EINVAL, "EINVAL"},
+    {ENFILE, "ENFILE"},   {EMFILE, "EMFILE"},       {ETXTBSY, "ETXTBSY"},
+    {EFBIG, "EFBIG"},     {ENOSPC, "ENOSPC"},       {EROFS, "EROFS"},
+    {ENOSYS, "ENOSYS"},   {EOVERFLOW, "EOVERFLOW"}, {ENOTSUP, "ENOTSUP"},
+    {EOPNOTSUPP, "EOPNOTSUPP"},
+};
+
+}  // namespace
+
+ErrorText describe(const Error& error) {
+  if (error.code == Error::kUnsupported) {
+    return {"ENOTSUP", -ENOTSUP, "not supported on this platform"};
+  }
+  const char* name = "UNKNOWN";
+  for (const ErrnoName& entry : kErrnoNames) {
+    if (entry.value == error.code) {
+      name = entry.name;
+      break;
+    }
+  }
+  return {name, -error.code, strerror(error.code)};
+}
+
+}  // namespace memmap::os

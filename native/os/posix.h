@@ -1,0 +1,19 @@
+// What posix.cc asks of the per-kernel parts (linux.cc, macos.cc, freebsd.cc,
+// or generic.cc for any other POSIX system).
+#pragma once
+
+#include "os.h"
+
+namespace memmap::os::kernel {
+
+// mmap(2) flags that request huge pages of `page_size` bytes (0: the system
+// default). Sets *supported to false where the size cannot be requested.
+int huge_page_flags(size_t page_size, bool* supported);
+// mmap(2) flags for the MmapFlags this kernel takes at mapping time.
+int map_flags(uint32_t flags);
+// Calls made after mmap(2) for the remaining MmapFlags (madvise, mlock).
+Error after_map(uint8_t* address, size_t size, uint32_t flags);
+// The madvise(2) value of an advice, or -1 where the kernel lacks it.
+int advice_value(Advice advice);
+
+}  // namespace memmap::os::kernel

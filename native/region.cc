@@ -1,0 +1,168 @@
+#include "region.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+
+#include "addon.h"
+#include "errors.h"
+
+namespace memmap {
+
+namespace {
+
+// Every live region of the process, by start address, across all threads.
+std::mutex owned_mutex;
+std::map<uintptr_t, uintptr_t> owned;  // start -> end
+
+void Own(uint8_t* address, size_t size) {
+  std::lock_guard<std::mutex> lock(owned_mutex);
+  owned[reinterpret_cast<uintptr_t>(address)] = reinterpret_cast<uintptr_t>(address) + size;
+}
+
+void Disown(uint8_t* address) {
+  std::lock_guard<std::mutex> lock(owned_mutex);
+  owned.erase(reinterpret_cast<uintptr_t>(address));
+}
+
+// V8 sees neither the pages nor their cost. Reporting (part of) their size as
+// external memory makes collection run when dropped handles pile up; the cap
+// keeps one huge file mapping from forcing a full collection on creation.
+constexpr int64_t kAccountingCap = int64_t{64} << 20;
+
+}  // namespace
+
+bool IsOwned(uintptr_t address, size_t size) {
+  std::lock_guard<std::mutex> lock(owned_mutex);
+  uintptr_t end = address + size;
+  auto next = owned.lower_bound(end);
+  if (next == owned.begin()) return false;
+  --next;  // the last region starting below `end`
+  return next->second > address;
+}
+
+struct Region::View {
+  std::shared_ptr<Region> region;
+  napi_ref ref = nullptr;
+  bool creating = true;
+};
+
+Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved)
+    : addon_(addon),
+      address_(mapping.address),
+      size_(mapping.size),
+      allocation_(std::move(mapping.allocation)),
+      access_(access),
+      reserved_(reserved) {
+  addon_->regions.insert(this);
+  Own(address_, size_);
+}
+
+Region::~Region() {
+  if (state_ != State::kReleased) Release();
+  addon_->regions.erase(this);
+  if (addon_->regions.empty() && addon_->orphaned) delete addon_;
+}
+
+void Region::Account(Napi::Env env) {
+  int64_t amount = std::min<int64_t>(static_cast<int64_t>(size_), kAccountingCap);
+  int64_t ignored;
+  if (!reserved_ && accounted_ == 0 &&
+      napi_adjust_external_memory(env, amount, &ignored) == napi_ok) {
+    accounted_ = amount;
+  }
+}
+
+void Region::Release() {
+  if (release_on_end_) {
+    os::unmap(allocation_, address_, size_);
+  }
+  if (accounted_ && !addon_->tearing_down) {
+    int64_t ignored;
+    napi_adjust_external_memory(addon_->env, -accounted_, &ignored);
+  }
+  accounted_ = 0;
+  Disown(address_);
+  state_ = State::kReleased;
+}
+
+Napi::Value Region::NewView(Napi::Env env, size_t offset, size_t length) {
+  if (addon_->external_buffers_refused) {
+    return ThrowExternalBuffersUnsupported(env);
+  }
+  View* view = new View{shared_from_this()};
+  napi_value buffer;
+  napi_status status = napi_create_external_arraybuffer(
+      env, address_ + offset, length, FinalizeView, view, &buffer);
+  // Node calls the finalizer itself on some failures; `creating` tells it
+  // to leave the View to us.
+  view->creating = false;
+  if (status == napi_no_external_buffers_allowed) {
+    delete view;
+    return ThrowExternalBuffersUnsupported(env);
+  }
+  if (status != napi_ok || napi_create_reference(env, buffer, 0, &view->ref) != napi_ok) {
+    delete view;
+    return Napi::Value();
+  }
+  views_.push_back(view);
+  return Napi::Value(env, buffer);
+}
+
+void Region::FinalizeView(napi_env env, void*, void* hint) {
+  View* view = static_cast<View*>(hint);
+  if (view->creating) return;
+  Region& region = *view->region;
+  region.views_.erase(std::find(region.views_.begin(), region.views_.end(), view));
+  napi_delete_reference(env, view->ref);
+  delete view;  // may drop the last owner, and so unmap
+}
+
+void Region::DetachViews(Napi::Env env) {
+  if (addon_->tearing_down) return;
+  for (View* view : views_) {
+    napi_value buffer;
+    if (napi_get_reference_value(env, view->ref, &buffer) == napi_ok && buffer) {
+      napi_detach_arraybuffer(env, buffer);
+    }
+  }
+}
+
+void Region::Consume(Napi::Env env) {
+  DetachViews(env);
+  ++generation_;
+}
+
+void Region::End(Napi::Env env, bool release) {
+  if (state_ != State::kLive) return;
+  Consume(env);
+  state_ = State::kEnded;
+  release_on_end_ = release;
+  if (pins_ == 0) Release();
+}
+
+void Region::Unpin() {
+  if (--pins_ == 0 && state_ == State::kEnded) Release();
+}
+
+std::shared_ptr<Region> Region::Split(Napi::Env env, size_t at, bool keep_low) {
+  Consume(env);
+  os::Mapping piece{keep_low ? address_ + at : address_,
+                    keep_low ? size_ - at : at, allocation_};
+  Disown(address_);
+  if (!keep_low) address_ += at;
+  size_ -= piece.size;
+  Own(address_, size_);
+  auto other = std::make_shared<Region>(addon_, piece, access_, reserved_);
+  return other;
+}
+
+void Region::Absorb(Napi::Env env, Region& next) {
+  Consume(env);
+  next.End(env, /*release=*/false);
+  Disown(address_);
+  size_ += next.size_;
+  Own(address_, size_);
+}
+
+}  // namespace memmap

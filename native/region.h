@@ -1,0 +1,91 @@
+// Ownership of one handle's pages, and the ArrayBuffers that expose them.
+//
+// A Region is owned through std::shared_ptr by the JavaScript handle's wrap,
+// by every ArrayBuffer view it handed out, and by every piece of async work
+// running on it. The pages themselves are released exactly once:
+//   - explicitly (unmap, consume): End() detaches every view first, then
+//     unmaps at once, or when the last pin (async work) lets go;
+//   - by garbage collection: when the last owner drops, the destructor unmaps.
+// Finalizers only ever drop a shared_ptr.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "os/os.h"
+
+namespace memmap {
+
+struct Addon;
+
+class Region : public std::enable_shared_from_this<Region> {
+ public:
+  enum class State { kLive, kEnded, kReleased };
+
+  Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved);
+  ~Region();
+  Region(const Region&) = delete;
+  Region& operator=(const Region&) = delete;
+
+  uint8_t* address() const { return address_; }
+  size_t size() const { return size_; }
+  uint32_t access() const { return access_; }
+  bool reserved() const { return reserved_; }
+  bool live() const { return state_ == State::kLive; }
+  // Bumped whenever a handle over this region is consumed, so that callers
+  // holding an older generation (asFunction) know their handle is gone.
+  uint64_t generation() const { return generation_; }
+
+  // A new external ArrayBuffer over [offset, offset + length).
+  Napi::Value NewView(Napi::Env env, size_t offset, size_t length);
+  // Detaches every view still reachable from JavaScript.
+  void DetachViews(Napi::Env env);
+  // Starts a new handle generation: old views are detached.
+  void Consume(Napi::Env env);
+
+  // Ends the region: views detached, pages unmapped now or after the last
+  // pin. With `release` false the pages are left mapped (intoRaw).
+  void End(Napi::Env env, bool release = true);
+
+  // Reports the pages to V8 as external memory while the region lives.
+  void Account(Napi::Env env);
+  void set_access(uint32_t access) { access_ = access; }
+  void set_committed() { reserved_ = false; }
+
+  // Moves [at, size) (keep_low) or [0, at) (!keep_low) into a new region.
+  std::shared_ptr<Region> Split(Napi::Env env, size_t at, bool keep_low);
+  // Takes over `next`, which must start where this region ends.
+  void Absorb(Napi::Env env, Region& next);
+
+  // Async work pins the pages so that End() cannot unmap under it.
+  void Pin() { ++pins_; }
+  void Unpin();
+
+  const os::AllocationRef& allocation() const { return allocation_; }
+
+ private:
+  struct View;
+  static void FinalizeView(napi_env env, void* data, void* hint);
+  void Release();
+
+  Addon* addon_;
+  uint8_t* address_;
+  size_t size_;
+  os::AllocationRef allocation_;
+  uint32_t access_;
+  bool reserved_;
+  State state_ = State::kLive;
+  bool release_on_end_ = true;
+  int pins_ = 0;
+  uint64_t generation_ = 0;
+  int64_t accounted_ = 0;
+  std::vector<View*> views_;
+};
+
+// Whether any live region of any thread overlaps [address, address + size).
+bool IsOwned(uintptr_t address, size_t size);
+
+}  // namespace memmap

@@ -1,0 +1,25 @@
+/**
+ * memmap: memory mapping for Node.js, after the Rust crate mmap-rs.
+ *
+ * Start from {@link MmapOptions}; what a mapping may be used for is its
+ * handle's type ({@link MmapNone}, {@link Mmap}, {@link MmapMut} and the
+ * `Reserved*` handles). Every error is an {@link MmapError} with a `code`.
+ * @packageDocumentation
+ */
+export { MmapError } from './errors';
+export type { MmapErrorCode } from './errors';
+export { MmapFlags, UnsafeMmapFlags, Protection } from './flags';
+export type { FunctionSignature, GeneratedFunction, NativeType } from './function';
+export {
+  Handle,
+  MappedHandle,
+  Mmap,
+  MmapMut,
+  MmapNone,
+  Reserved,
+  ReservedHandle,
+  ReservedMut,
+  ReservedNone,
+} from './handles';
+export type { Advice, RawMapping, ReadonlyBytes } from './handles';
+export { MmapOptions } from './options';

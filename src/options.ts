@@ -1,0 +1,262 @@
+/**
+ * The builder every mapping starts from.
+ * @packageDocumentation
+ */
+import * as fs from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import { MapRequest, native, NativeMapping } from './binding';
+import { fail, MmapError } from './errors';
+import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
+import {
+  checkWritableExec,
+  HandleState,
+  Mmap,
+  MmapMut,
+  MmapNone,
+  Reserved,
+  ReservedMut,
+  ReservedNone,
+} from './handles';
+import { checkAddress, checkFlags, checkSize, checkUint, isMultiple } from './validate';
+
+/**
+ * Describes a mapping, then makes it. As in mmap-rs:
+ *
+ * ```ts
+ * const page = new MmapOptions(MmapOptions.pageSize()).mapMut();
+ * page.bytes[0] = 42;
+ * page.unmap();
+ * ```
+ *
+ * The `with*()` setters return the same builder. Every argument is checked
+ * when it is given or when mapping; a bad one throws {@link MmapError} with a
+ * code, and nothing is left mapped.
+ */
+export class MmapOptions {
+  readonly #size: number;
+  #fd = -1;
+  #offset = 0;
+  #flags = 0;
+  #unsafeFlags = 0;
+  #address: bigint | undefined;
+  #pageSize = 0;
+  #alignment = 0;
+
+  /** @param size - bytes to map: a positive safe integer (`ERR_MMAP_INVALID_SIZE`). */
+  constructor(size: number) {
+    this.#size = checkSize(size);
+  }
+
+  /** The size of a base page in bytes. */
+  static pageSize(): number {
+    return native.pageSize();
+  }
+
+  /** The granularity of mapping addresses and file offsets (64 KiB on Windows, the page size elsewhere). */
+  static allocationGranularity(): number {
+    return native.allocationGranularity();
+  }
+
+  /** Page sizes in bytes, ascending: the base page, then every huge page size the system offers. */
+  static pageSizes(): number[] {
+    return native.pageSizes();
+  }
+
+  /**
+   * Backs the mapping with a file, from `offset` (a multiple of
+   * {@link MmapOptions.allocationGranularity}; `ERR_MMAP_INVALID_OFFSET`).
+   * The range must lie inside the file (`ERR_MMAP_BEYOND_EOF`): touching a
+   * page past its end would kill the process with SIGBUS. The descriptor is
+   * only used while mapping; the mapping outlives it.
+   */
+  withFile(file: number | FileHandle, offset = 0): this {
+    const fd = typeof file === 'object' && file !== null ? file.fd : file;
+    if (typeof fd !== 'number' || !Number.isInteger(fd)) {
+      fail('ERR_INVALID_ARG_TYPE', `file must be a file descriptor or a FileHandle, got ${String(file)}`);
+    }
+    checkUint(offset, 'file offset', 'ERR_MMAP_INVALID_OFFSET');
+    const granularity = native.allocationGranularity();
+    if (!isMultiple(offset, granularity)) {
+      fail('ERR_MMAP_INVALID_OFFSET', `file offset must be a multiple of ${granularity}, got ${offset}`);
+    }
+    this.#fd = fd;
+    this.#offset = offset;
+    return this;
+  }
+
+  /** Adds {@link MmapFlags} (ORs them in). */
+  withFlags(flags: number): this {
+    this.#flags |= checkFlags(flags, KNOWN_FLAGS, 'MmapFlags');
+    return this;
+  }
+
+  /** Adds {@link UnsafeMmapFlags} (ORs them in). */
+  withUnsafeFlags(flags: number): this {
+    this.#unsafeFlags |= checkFlags(flags, KNOWN_UNSAFE_FLAGS, 'UnsafeMmapFlags');
+    return this;
+  }
+
+  /**
+   * Where to map: a hint the OS may ignore (compare the result's `start`),
+   * or exactly there with `UnsafeMmapFlags.MAP_FIXED`. Must be page aligned
+   * (`ERR_MMAP_INVALID_OFFSET`).
+   */
+  withAddress(address: bigint): this {
+    checkAddress(address);
+    const pageSize = native.pageSize();
+    if (!isMultiple(address, pageSize)) {
+      fail('ERR_MMAP_INVALID_OFFSET', `address must be a multiple of the page size ${pageSize}, got 0x${address.toString(16)}`);
+    }
+    this.#address = address;
+    return this;
+  }
+
+  /**
+   * The page size to map with: one of {@link MmapOptions.pageSizes}
+   * (`ERR_MMAP_INVALID_SIZE` otherwise). A huge page size implies
+   * `MmapFlags.HUGE_PAGES`; the base page size means ordinary pages.
+   */
+  withPageSize(bytes: number): this {
+    const sizes = native.pageSizes();
+    if (!sizes.includes(bytes)) {
+      fail('ERR_MMAP_INVALID_SIZE', `page size must be one of ${sizes.join(', ')}, got ${String(bytes)}`);
+    }
+    this.#pageSize = bytes;
+    return this;
+  }
+
+  /**
+   * Places the mapping at a multiple of `bytes`: a power of two at least the
+   * page size (`ERR_MMAP_INVALID_ALIGNMENT`).
+   */
+  withAlignment(bytes: number): this {
+    const pageSize = native.pageSize();
+    if (!Number.isSafeInteger(bytes) || bytes < pageSize || (bytes & (bytes - 1)) !== 0) {
+      fail('ERR_MMAP_INVALID_ALIGNMENT', `alignment must be a power of two of at least ${pageSize}, got ${String(bytes)}`);
+    }
+    this.#alignment = bytes;
+    return this;
+  }
+
+  /** Maps committed, inaccessible pages. */
+  mapNone(): MmapNone {
+    return this.#make(MmapNone, Access.NONE, false);
+  }
+
+  /** Maps read-only pages. */
+  map(): Mmap {
+    return this.#make(Mmap, Access.READ, false);
+  }
+
+  /** Maps read+execute pages. */
+  mapExec(): Mmap {
+    return this.#make(Mmap, Access.EXEC, false);
+  }
+
+  /** Maps read+write pages. */
+  mapMut(): MmapMut {
+    return this.#make(MmapMut, Access.MUT, false);
+  }
+
+  /** Maps read+write+execute pages; needs `UnsafeMmapFlags.JIT` (`ERR_MMAP_UNSAFE_FLAG_NEEDED`). */
+  mapExecMut(): MmapMut {
+    return this.#make(MmapMut, Access.EXEC_MUT, false);
+  }
+
+  /** Reserves address space that will commit inaccessible. */
+  reserveNone(): ReservedNone {
+    return this.#make(ReservedNone, Access.NONE, true);
+  }
+
+  /** Reserves address space that will commit read-only. */
+  reserve(): Reserved {
+    return this.#make(Reserved, Access.READ, true);
+  }
+
+  /** Reserves address space that will commit read+execute. */
+  reserveExec(): Reserved {
+    return this.#make(Reserved, Access.EXEC, true);
+  }
+
+  /** Reserves address space that will commit read+write. */
+  reserveMut(): ReservedMut {
+    return this.#make(ReservedMut, Access.MUT, true);
+  }
+
+  /** Reserves address space that will commit read+write+execute; needs `UnsafeMmapFlags.JIT`. */
+  reserveExecMut(): ReservedMut {
+    return this.#make(ReservedMut, Access.EXEC_MUT, true);
+  }
+
+  /**
+   * Adopts `size` bytes already mapped at {@link MmapOptions.withAddress}'s
+   * address as an {@link MmapMut} that unmaps them when it ends. Refuses
+   * (`ERR_MMAP_INVALID_ADDRESS`) a range that is not entirely mapped, or that
+   * a live handle of this library still owns; without an address,
+   * `ERR_MMAP_MISSING_ADDRESS`. The caller vouches that the pages are
+   * readable and writable and that nothing else will unmap them.
+   */
+  mapFromExisting(): MmapMut {
+    const address = this.#address ?? fail('ERR_MMAP_MISSING_ADDRESS', 'mapFromExisting() needs withAddress(address)');
+    const hex = `0x${address.toString(16)}`;
+    if (!native.isMapped(address, this.#size)) {
+      fail('ERR_MMAP_INVALID_ADDRESS', `the ${this.#size} bytes at ${hex} are not all mapped`);
+    }
+    if (native.isOwned(address, this.#size)) {
+      fail('ERR_MMAP_INVALID_ADDRESS', `the ${this.#size} bytes at ${hex} belong to a live memmap handle`);
+    }
+    return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT));
+  }
+
+  #state(access: number): HandleState {
+    return { access, flags: this.#flags, unsafeFlags: this.#unsafeFlags };
+  }
+
+  #make<H>(Target: new (mapping: NativeMapping, state: HandleState) => H, access: number, reserve: boolean): H {
+    checkWritableExec(access, this.#unsafeFlags);
+    return new Target(native.map(this.#request(access, reserve)), this.#state(access));
+  }
+
+  #request(access: number, reserve: boolean): MapRequest {
+    const fixed = (this.#unsafeFlags & UnsafeMmapFlags.MAP_FIXED) !== 0;
+    if (fixed && this.#address === undefined) {
+      fail('ERR_MMAP_MISSING_ADDRESS', 'UnsafeMmapFlags.MAP_FIXED needs withAddress(address)');
+    }
+    if (this.#fd !== -1) this.#checkFileRange();
+    return {
+      size: this.#size,
+      address: this.#address ?? 0n,
+      fixed,
+      alignment: this.#alignment,
+      fd: this.#fd,
+      offset: this.#offset,
+      access,
+      flags: this.#flags | (this.#hugePageSize() > 0 ? MmapFlags.HUGE_PAGES : 0),
+      pageSize: this.#hugePageSize(),
+      jit: (this.#unsafeFlags & UnsafeMmapFlags.JIT) !== 0,
+      reserve,
+    };
+  }
+
+  /** The huge page size to ask for: 0 for none, or for the system default with HUGE_PAGES. */
+  #hugePageSize(): number {
+    return this.#pageSize > native.pageSize() ? this.#pageSize : 0;
+  }
+
+  #checkFileRange(): void {
+    let stats: fs.Stats;
+    try {
+      stats = fs.fstatSync(this.#fd);
+    } catch (error) {
+      const cause = error as NodeJS.ErrnoException;
+      throw new MmapError(cause.code ?? 'EBADF', `cannot map file descriptor ${this.#fd}: ${cause.message}`, cause.errno, cause.syscall);
+    }
+    // Devices have no meaningful size; only regular files can be overrun.
+    if (stats.isFile() && this.#offset + this.#size > stats.size) {
+      fail(
+        'ERR_MMAP_BEYOND_EOF',
+        `file range offset ${this.#offset}, size ${this.#size} extends past the end of the file (${stats.size} bytes)`,
+      );
+    }
+  }
+}
