@@ -77,6 +77,9 @@ void Region::Release() {
   if (release_on_end_) {
     os::unmap(allocation_, address_, size_);
   }
+  // The last piece of an allocation lets the OS layer release what it keeps
+  // for the whole allocation, now rather than when the views are collected.
+  allocation_.reset();
   if (accounted_ && !addon_->tearing_down) {
     int64_t ignored;
     napi_adjust_external_memory(addon_->env, -accounted_, &ignored);
