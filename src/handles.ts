@@ -342,7 +342,7 @@ abstract class BytesHandle extends MappedHandle {
    * (`ERR_MMAP_NOT_EXECUTABLE`); once it is unmapped or consumed, the
    * function throws `ERR_MMAP_CLOSED` instead of running.
    */
-  asFunction<S extends FunctionSignature>(offset: number, signature: S): GeneratedFunction<S> {
+  asFunction<const S extends FunctionSignature>(offset: number, signature: S): GeneratedFunction<S> {
     const mapping = this.live();
     if ((this.state.access & Protection.EXECUTE) === 0) {
       fail('ERR_MMAP_NOT_EXECUTABLE', 'asFunction() needs an executable handle: use mapExec() or makeExec()');
