@@ -125,7 +125,7 @@ export abstract class Handle implements Disposable {
    */
   unmap(): void {
     this.#mapping?.unmap();
-    this.end_();
+    this.retire();
   }
 
   /** The same as {@link Handle.unmap}, for `using`. */
@@ -141,7 +141,7 @@ export abstract class Handle implements Disposable {
     const mapping = this.live();
     const raw = { address: mapping.address, size: mapping.size };
     mapping.intoRaw();
-    this.end_();
+    this.retire();
     return raw;
   }
 
@@ -190,7 +190,7 @@ export abstract class Handle implements Disposable {
       fail('ERR_MMAP_ATTRIBUTE_MISMATCH', 'handles to merge must have the same type, protection and flags');
     }
     mapping.absorb(next);
-    other.end_();
+    other.retire();
     this.forgetViews();
   }
 
@@ -202,14 +202,14 @@ export abstract class Handle implements Disposable {
   /** @internal Ends this handle and gives its mapping to a new one of `Target`. */
   protected handOver<H>(Target: HandleClass<H>, state: HandleState): H {
     const mapping = this.live();
-    this.end_();
+    this.retire();
     return new Target(mapping, state);
   }
 
   /** @internal Drops cached views (they were detached natively). */
   protected forgetViews(): void {}
 
-  private end_(): void {
+  private retire(): void {
     this.#mapping = null;
     this.forgetViews();
   }
