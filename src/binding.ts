@@ -51,6 +51,7 @@ interface Native {
   pageSize(): number;
   allocationGranularity(): number;
   pageSizes(): number[];
+  defaultHugePageSize(): number;
   freeHugePages(size: number): number;
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }

@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { native, NativeMapping } from './binding';
+import type { NativeMapping } from './binding';
 import { fail } from './errors';
 import { Access, Protection, UnsafeMmapFlags } from './flags';
 import { encodeSignature, FunctionSignature, GeneratedFunction } from './function';
@@ -25,6 +25,8 @@ export interface HandleState {
   readonly access: number;
   readonly flags: number;
   readonly unsafeFlags: number;
+  /** The size of the mapping's pages: the base page, or a huge page size. */
+  readonly pageSize: number;
 }
 
 /**
@@ -146,7 +148,7 @@ export abstract class Handle implements Disposable {
   }
 
   /**
-   * Splits at `at` (a multiple of the page size, 0 < at < size): this handle
+   * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[0, at)` and the returned one holds `[at, size)`. Views of this
    * handle are detached.
    */
@@ -155,7 +157,7 @@ export abstract class Handle implements Disposable {
   }
 
   /**
-   * Splits at `at` (a multiple of the page size, 0 < at < size): this handle
+   * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[at, size)` and the returned one holds `[0, at)`. Views of this
    * handle are detached.
    */
@@ -185,7 +187,8 @@ export abstract class Handle implements Disposable {
       other.constructor !== this.constructor ||
       other.state.access !== this.state.access ||
       other.state.flags !== this.state.flags ||
-      other.state.unsafeFlags !== this.state.unsafeFlags
+      other.state.unsafeFlags !== this.state.unsafeFlags ||
+      other.state.pageSize !== this.state.pageSize
     ) {
       fail('ERR_MMAP_ATTRIBUTE_MISMATCH', 'handles to merge must have the same type, protection and flags');
     }
@@ -216,7 +219,7 @@ export abstract class Handle implements Disposable {
 
   private split(at: number, keepLow: boolean): this {
     const mapping = this.live();
-    const pageSize = native.pageSize();
+    const pageSize = this.state.pageSize;
     if (!Number.isSafeInteger(at) || at <= 0 || at >= mapping.size || !isMultiple(at, pageSize)) {
       fail(
         'ERR_MMAP_INVALID_OFFSET',
@@ -319,7 +322,7 @@ export abstract class MappedHandle extends Handle {
   private pageRange(offset: number, length: number | undefined): [number, number] {
     const size = this.live().size;
     const checked = checkRange(offset, length, size);
-    const start = offset - (offset % native.pageSize());
+    const start = offset - (offset % this.state.pageSize);
     return [start, offset + checked - start];
   }
 

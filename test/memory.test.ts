@@ -84,6 +84,17 @@ describe.skipIf(!isLinux)(`huge pages (${onlyLinux})`, () => {
     );
   });
 
+  it('a huge-page mapping must be a whole number of huge pages, and splits only at huge pages', () => {
+    expect(() => new MmapOptions(MiB).withPageSize(hugeSize).mapMut()).toThrow(
+      expect.objectContaining({ code: 'ERR_MMAP_INVALID_SIZE' }),
+    );
+    // A reservation shows the rule without needing reserved huge pages.
+    const reserved = new MmapOptions(2 * hugeSize).withPageSize(hugeSize).reserveNone();
+    expect(() => reserved.splitOff(P)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_INVALID_OFFSET' }));
+    reserved.splitOff(hugeSize).unmap();
+    reserved.unmap();
+  });
+
   it('the base page size means ordinary pages, not the default huge page', () => {
     const mapping = new MmapOptions(MiB).withPageSize(P).mapMut();
     expect(smapsAt(mapping.start)!.fields.KernelPageSize).toBe(P / 1024);

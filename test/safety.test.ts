@@ -155,6 +155,8 @@ describe('bad input', () => {
     ['MAP_FIXED without address', () => new MmapOptions(P).withUnsafeFlags(UnsafeMmapFlags.MAP_FIXED).mapMut(), 'ERR_MMAP_MISSING_ADDRESS'],
     ['not a page size', () => new MmapOptions(P).withPageSize(12345), 'ERR_MMAP_INVALID_SIZE'],
     ['bad alignment', () => new MmapOptions(P).withAlignment(3 * P), 'ERR_MMAP_INVALID_ALIGNMENT'],
+    ['address and alignment', () => new MmapOptions(P).withAddress(BigInt(16 * G)).withAlignment(G).mapMut(), 'ERR_INVALID_ARG_VALUE'],
+    ['HUGE_PAGES with the base page size', () => new MmapOptions(P).withFlags(MmapFlags.HUGE_PAGES).withPageSize(P).mapMut(), 'ERR_MMAP_INVALID_SIZE'],
     ['writable file map of a read-only descriptor', () => {
       const readOnly = fs.openSync(__filename, 'r');
       try {
@@ -183,6 +185,17 @@ describe('bad input', () => {
       expect(mapCount()).toBe(maps);
       expect(fdCount()).toBe(fds);
     }
+    f.close();
+  });
+
+  it('withFile takes a FileHandle as well as a descriptor; a closed one is EBADF', async () => {
+    const f = tempFile(P, [0x33]);
+    const handle = await fs.promises.open(f.path, 'r');
+    const mapping = new MmapOptions(P).withFile(handle).map();
+    expect(mapping.bytes[0]).toBe(0x33);
+    mapping.unmap();
+    await handle.close();
+    expect(() => new MmapOptions(P).withFile(handle).map()).toThrow(expect.objectContaining({ code: 'EBADF' }));
     f.close();
   });
 
