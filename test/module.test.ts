@@ -25,6 +25,33 @@ describe('the package', () => {
     expect(run(['-e', script])).toBe('ok');
   });
 
+  it('tears down cleanly with a flush pending: at process exit and in a terminated worker', () => {
+    const script = `
+      const fs = require('node:fs'), os = require('node:os'), path = require('node:path');
+      const { Worker } = require('node:worker_threads');
+      const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-')), 'data');
+      fs.writeFileSync(file, Buffer.alloc(1 << 20));
+      const worker = new Worker(\`
+        const fs = require('node:fs');
+        const { MmapOptions, MmapFlags } = require('memmap');
+        const fd = fs.openSync(\${JSON.stringify(file)}, 'r+');
+        const m = new MmapOptions(1 << 20).withFile(fd).withFlags(MmapFlags.SHARED).mapMut();
+        m.bytes.fill(1);
+        m.flushAsync();
+        require('node:worker_threads').parentPort.postMessage('flushing');
+        setInterval(() => m.bytes[0]++, 1);\`, { eval: true });
+      worker.once('message', async () => {
+        await worker.terminate();
+        const { MmapOptions, MmapFlags } = require('memmap');
+        const fd = fs.openSync(file, 'r+');
+        const m = new MmapOptions(1 << 20).withFile(fd).withFlags(MmapFlags.SHARED).mapMut();
+        m.bytes.fill(2);
+        m.flushAsync();
+        console.log('exiting with a flush pending');
+      });`;
+    expect(run(['-e', script])).toBe('exiting with a flush pending');
+  });
+
   it('ends cleanly when the process exits with mappings and views alive', () => {
     const script = `const { MmapOptions } = require('memmap');
       const keep = [];
