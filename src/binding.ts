@@ -52,6 +52,8 @@ interface Native {
   allocationGranularity(): number;
   pageSizes(): number[];
   freeHugePages(size: number): number;
+  areas(pid: number, start: bigint, end: bigint): import('./areas').NativeArea[];
+  parseProcMaps?(text: string, start: bigint, end: bigint): import('./areas').NativeArea[];
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }
 
