@@ -37,7 +37,7 @@ Napi::Value ThrowAreasError(Napi::Env env, const os::AreasError& error) {
   if (error.os) return ThrowOsError(env, error.os);
   return ThrowError(env, "ERR_MMAP_UNPARSABLE_AREA",
                     "the operating system listed a memory area this parser does not understand: \"" +
-                        error.malformed + "\"");
+                        *error.malformed + "\"");
 }
 
 uintptr_t AddressValue(const Napi::CallbackInfo& info, size_t index) {

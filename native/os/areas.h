@@ -33,8 +33,8 @@ struct Area {
 // listing that this parser does not understand. Never silently a short list.
 struct AreasError {
   Error os;
-  std::string malformed;  // the line, when the listing could not be parsed
-  explicit operator bool() const { return static_cast<bool>(os) || !malformed.empty(); }
+  std::optional<std::string> malformed;  // the line that could not be parsed
+  explicit operator bool() const { return static_cast<bool>(os) || malformed.has_value(); }
 };
 
 // The areas of process `pid` (0: this process) overlapping [start, end), in
