@@ -53,6 +53,8 @@ interface Native {
   pageSizes(): number[];
   defaultHugePageSize(): number;
   freeHugePages(size: number): number;
+  areas(pid: number, start: bigint, end: bigint): import('./areas').NativeArea[];
+  parseProcMaps?(text: string, start: bigint, end: bigint): import('./areas').NativeArea[];
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }
 
