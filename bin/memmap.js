@@ -4,8 +4,6 @@
 'use strict';
 
 const { MemoryAreas, MmapError, MmapOptions, Protection, ShareMode } = require('../dist');
-// Free huge page counts are not part of the public API; the command shows them.
-const { native } = require('../dist/binding');
 
 const HELP = {
   memmap: `Usage: memmap <command> [options]
@@ -192,10 +190,7 @@ function pageSizesCommand(args) {
   const basePage = MmapOptions.pageSize();
   const hugePages = MmapOptions.pageSizes()
     .filter((size) => size !== basePage)
-    .map((size) => {
-      const free = native.freeHugePages(size);
-      return { size, free: free < 0 ? null : free };
-    });
+    .map((size) => ({ size, free: MmapOptions.freeHugePages(size) }));
   const allocationGranularity = MmapOptions.allocationGranularity();
   if (options.json) return JSON.stringify({ basePage, allocationGranularity, hugePages }, null, 2) + '\n';
   const bytes = (size) => `${humanSize(size)} (${size} bytes)`;

@@ -64,6 +64,15 @@ export class MmapOptions {
   }
 
   /**
+   * How many huge pages of `pageSize` bytes the system has free right now,
+   * or `null` where it does not say (any platform but Linux).
+   */
+  static freeHugePages(pageSize: number): number | null {
+    const free = native.freeHugePages(checkSize(pageSize, 'page size'));
+    return free < 0 ? null : free;
+  }
+
+  /**
    * Backs the mapping with a file, from `offset` (a multiple of
    * {@link MmapOptions.allocationGranularity}; `ERR_MMAP_INVALID_OFFSET`).
    * The range must lie inside the file (`ERR_MMAP_BEYOND_EOF`): touching a
@@ -237,7 +246,7 @@ export class MmapOptions {
       fail('ERR_MMAP_INVALID_SIZE', `MmapFlags.HUGE_PAGES needs a huge page size, but withPageSize() chose the base page ${this.#pageSize}`);
     }
     const pageSize = this.#effectivePageSize();
-    if (!isMultiple(this.#size, pageSize)) {
+    if (pageSize > native.pageSize() && !isMultiple(this.#size, pageSize)) {
       // The OS would round the mapping up, and unmapping it would then fail.
       fail('ERR_MMAP_INVALID_SIZE', `size must be a multiple of the huge page size ${pageSize}, got ${this.#size}`);
     }

@@ -1,19 +1,21 @@
 // mmap-rs's own test suite (src/lib.rs, tests 1-14, plus the fork's
-// map_existing), ported to this API. Protections and share modes are read
-// from /proc/self/maps, i.e. from the kernel, not from the library.
+// map_existing), ported to this API. Protections and share modes come from
+// the OS through MemoryAreas (on Linux, /proc/self/maps), not from the library.
 import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MmapFlags, MmapOptions, MmapError } from '../src';
+import { MemoryAreas, MmapError, MmapFlags, MmapOptions, Protection, ShareMode } from '../src';
 import { areaAt, isLinux, tempFile } from './helpers';
 
 const P = MmapOptions.pageSize();
 
-/** Asserts the kernel's view of the area at `address`: 'rw-p' style, '?' for "either". */
+/** Asserts the OS's view of the area at `address`, written as in /proc/self/maps ('rw-p'). */
 function expectArea(address: bigint, perms: string): void {
-  if (!isLinux) return;
-  const area = areaAt(address);
+  const area = MemoryAreas.query(address);
   expect(area, `an area at 0x${address.toString(16)}`).not.toBeNull();
-  for (let i = 0; i < 4; i++) if (perms[i] !== '?') expect(area!.perms[i], `perms ${area!.perms}`).toBe(perms[i]);
+  const expected =
+    (perms[0] === 'r' ? Protection.READ : 0) | (perms[1] === 'w' ? Protection.WRITE : 0) | (perms[2] === 'x' ? Protection.EXECUTE : 0);
+  expect(area!.protection, `protection of ${perms}`).toBe(expected);
+  expect(area!.shareMode).toBe(perms[3] === 's' ? ShareMode.SHARED : ShareMode.PRIVATE);
 }
 
 describe('mmap-rs suite', () => {
@@ -70,6 +72,7 @@ describe('mmap-rs suite', () => {
     expect(a.bytes[0]).toBe(0x42);
     expect(b.bytes[0]).toBe(0x42);
     expectArea(a.start, 'r--s');
+    expect(MemoryAreas.query(a.start)!.path).not.toBeNull();
     if (isLinux) expect(areaAt(a.start)!.path).toBe(file.path);
     a.unmap();
     b.unmap();
@@ -188,12 +191,10 @@ describe('mmap-rs suite', () => {
     expect(left.size).toBe(3 * P);
     expect([left.bytes[0], left.bytes[P], left.bytes[2 * P]]).toEqual([1, 2, 3]);
 
-    if (isLinux) {
-      const area = areaAt(left.start)!;
-      expect(area.perms).toBe('rw-p');
-      expect(area.start <= left.start).toBe(true);
-      expect(area.end >= left.start + BigInt(3 * P)).toBe(true);
-    }
+    expectArea(left.start, 'rw-p');
+    const area = MemoryAreas.query(left.start)!;
+    expect(area.start <= left.start).toBe(true);
+    expect(area.end >= left.start + BigInt(3 * P)).toBe(true);
     left.unmap();
   });
 
@@ -208,6 +209,6 @@ describe('mmap-rs suite', () => {
     const exec = adopted.makeExec();
     expectArea(raw.address, 'r-xp');
     exec.unmap();
-    if (isLinux) expect(areaAt(raw.address)).toBeNull();
+    expect(MemoryAreas.query(raw.address)).toBeNull();
   });
 });
