@@ -93,6 +93,15 @@ function arch(name) {
   return name === 'x64' ? 'x86-64' : name;
 }
 
+const AGAINST = ['memmap / C', 'memmap / best peer'];
+
+/** Whole powers of ten around the ratios and 1, so every bar and the line at 1 show. */
+function logDomain(ratios) {
+  const low = Math.min(1, ...ratios);
+  const high = Math.max(1, ...ratios);
+  return [10 ** Math.floor(Math.log10(low)), 10 ** Math.ceil(Math.log10(high) + 0.05)];
+}
+
 /** The ratios as a vega-lite grouped bar chart on a log scale, rendered to SVG without a browser. */
 async function chart(report) {
   const vega = await import('vega');
@@ -113,35 +122,39 @@ async function chart(report) {
     },
     width: 520,
     data: { values },
+    encoding: {
+      y: { field: 'case', type: 'nominal', sort: null, title: null },
+      yOffset: { field: 'against', type: 'nominal', sort: AGAINST },
+      x: {
+        field: 'ratio',
+        type: 'quantitative',
+        scale: { type: 'log', domain: logDomain(values.map((value) => value.ratio)) },
+        title: 'memmap / other (log scale)',
+      },
+    },
     layer: [
       {
+        // Bars grow from 1 (parity) towards the ratio: left is memmap ahead.
         mark: { type: 'bar', height: { band: 0.9 } },
         encoding: {
-          y: { field: 'case', type: 'nominal', sort: null, title: null },
-          yOffset: { field: 'against', type: 'nominal', sort: ['memmap / C', 'memmap / best peer'] },
-          x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'ratio (log scale)' },
+          x2: { datum: 1 },
           color: {
             field: 'against',
             type: 'nominal',
-            sort: ['memmap / C', 'memmap / best peer'],
+            sort: AGAINST,
             scale: { range: ['#4c78a8', '#f58518'] },
             legend: { title: null, orient: 'bottom' },
           },
+          tooltip: [{ field: 'case' }, { field: 'against' }, { field: 'peer' }, { field: 'ratio', format: '.2f' }],
         },
       },
       {
-        mark: { type: 'text', align: 'left', dx: 3, fontSize: 10 },
-        encoding: {
-          y: { field: 'case', type: 'nominal', sort: null },
-          yOffset: { field: 'against', type: 'nominal', sort: ['memmap / C', 'memmap / best peer'] },
-          x: { field: 'ratio', type: 'quantitative' },
-          text: { field: 'ratio', type: 'quantitative', format: '.2f' },
-        },
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 },
+        encoding: { text: { field: 'ratio', type: 'quantitative', format: '.2f' } },
       },
       {
-        data: { values: [{ one: 1 }] },
         mark: { type: 'rule', color: '#333', strokeDash: [4, 3] },
-        encoding: { x: { field: 'one', type: 'quantitative' } },
+        encoding: { x: { datum: 1 }, y: null, yOffset: null },
       },
     ],
   };
