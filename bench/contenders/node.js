@@ -1,0 +1,421 @@
+'use strict';
+/**
+ * Runs one contender on one case in a fresh Node process and prints one JSON
+ * line: {ok, seconds | rss…, checksum} or {ok: false, reason}.
+ *
+ *   node contenders/node.js '<json of {case, contender, variant, path, size, count, round}>'
+ */
+const fs = require('node:fs');
+const path = require('node:path');
+const work = require('../lib/work');
+
+const { Unsupported, secondsSince } = work;
+const PAGE = 4096;
+
+function memmap() {
+  return require(path.join(__dirname, '..', '..'));
+}
+
+function mmapIo() {
+  return require('@riaskov/mmap-io');
+}
+
+/** A fresh process warms the JIT on a small workload before the timed one. */
+function warm(fn, times = 200) {
+  for (let i = 0; i < times; i++) fn();
+}
+
+// mmap-io hands sizes through a C int; catch its silent truncation.
+function mmapIoMap(size, prot, flags, fd) {
+  const m = mmapIo();
+  const bytes = m.map(size, prot, flags, fd);
+  if (bytes.length !== size) {
+    throw new Unsupported(`asked for ${size} bytes, got ${bytes.length} (size passes through a C int)`);
+  }
+  return bytes;
+}
+
+const MAP_ANONYMOUS = 0x20;
+const MADV_HUGEPAGE = 14;
+
+/** Each case: contender name → function(params) → result. */
+const cases = {
+  lifecycle: {
+    memmap({ count }) {
+      const { MmapOptions } = memmap();
+      const once = () => {
+        const page = new MmapOptions(PAGE).mapMut();
+        page.bytes[0] = 1;
+        page.unmap();
+      };
+      warm(once, count / 10);
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < count; i++) once();
+      return { seconds: secondsSince(start), checksum: count };
+    },
+    mmapio({ count }) {
+      const m = mmapIo();
+      // No unmap: the pages go when the garbage collector frees the Buffer.
+      const once = () => {
+        const page = m.map(PAGE, m.PROT_READ | m.PROT_WRITE, m.MAP_PRIVATE | MAP_ANONYMOUS, -1);
+        page[0] = 1;
+      };
+      warm(once, count / 10);
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < count; i++) once();
+      return { seconds: secondsSince(start), checksum: count, note: 'no unmap: freed by the GC' };
+    },
+  },
+
+  random: {
+    memmap({ path: file, size, count }) {
+      const { MmapOptions } = memmap();
+      const slots = work.randomSlots(count, size / 8 - 1);
+      warmXor();
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      const words = work.wordsOf(mapping.bytes);
+      const start = process.hrtime.bigint();
+      const checksum = work.xorSlots(words, slots);
+      const seconds = secondsSince(start);
+      mapping.unmap();
+      return { seconds, checksum };
+    },
+    fs({ path: file, size, count }) {
+      const slots = work.randomSlots(count, size / 8 - 1);
+      const fd = fs.openSync(file, 'r');
+      const buffer = Buffer.alloc(8);
+      const words = work.wordsOf(buffer);
+      const read = (n) => {
+        let acc = 0;
+        for (let i = 0; i < n; i++) {
+          fs.readSync(fd, buffer, 0, 8, slots[i] * 8);
+          acc ^= words[0] ^ words[1];
+        }
+        return acc >>> 0;
+      };
+      warm(() => read(100), 20);
+      const start = process.hrtime.bigint();
+      const checksum = read(count);
+      const seconds = secondsSince(start);
+      fs.closeSync(fd);
+      return { seconds, checksum };
+    },
+    mmapio({ path: file, size, count }) {
+      const m = mmapIo();
+      const slots = work.randomSlots(count, size / 8 - 1);
+      warmXor();
+      const fd = fs.openSync(file, 'r');
+      const bytes = mmapIoMap(size, m.PROT_READ, m.MAP_PRIVATE, fd);
+      fs.closeSync(fd);
+      const words = work.wordsOf(bytes);
+      const start = process.hrtime.bigint();
+      const checksum = work.xorSlots(words, slots);
+      return { seconds: secondsSince(start), checksum };
+    },
+  },
+
+  scan: {
+    memmap({ path: file, size }) {
+      const { MmapOptions } = memmap();
+      warm(() => work.sumWords(new Uint32Array(16384)));
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      const words = work.wordsOf(mapping.bytes);
+      const start = process.hrtime.bigint();
+      const checksum = work.sumWords(words);
+      const seconds = secondsSince(start);
+      mapping.unmap();
+      return { seconds, checksum };
+    },
+    heap({ path: file }) {
+      warm(() => work.sumWords(new Uint32Array(16384)));
+      const words = work.wordsOf(fs.readFileSync(file));
+      const start = process.hrtime.bigint();
+      const checksum = work.sumWords(words);
+      return { seconds: secondsSince(start), checksum };
+    },
+    fs({ path: file, size }) {
+      const chunk = Buffer.alloc(1 << 20);
+      const words = work.wordsOf(chunk);
+      warm(() => work.sumWords(new Uint32Array(16384)));
+      const fd = fs.openSync(file, 'r');
+      const start = process.hrtime.bigint();
+      let sum = 0;
+      for (let offset = 0; offset < size; offset += chunk.length) {
+        fs.readSync(fd, chunk, 0, chunk.length, offset);
+        sum = (sum + work.sumWords(words)) | 0;
+      }
+      const seconds = secondsSince(start);
+      fs.closeSync(fd);
+      return { seconds, checksum: sum >>> 0 };
+    },
+    mmapio({ path: file, size }) {
+      const m = mmapIo();
+      warm(() => work.sumWords(new Uint32Array(16384)));
+      const fd = fs.openSync(file, 'r');
+      const bytes = mmapIoMap(size, m.PROT_READ, m.MAP_PRIVATE, fd);
+      fs.closeSync(fd);
+      const words = work.wordsOf(bytes);
+      const start = process.hrtime.bigint();
+      const checksum = work.sumWords(words);
+      return { seconds: secondsSince(start), checksum };
+    },
+  },
+
+  firstByte: {
+    memmap({ path: file, size }) {
+      const { MmapOptions } = memmap();
+      const start = process.hrtime.bigint();
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      const last = mapping.bytes[size - 1];
+      mapping.unmap();
+      return { seconds: secondsSince(start), checksum: last };
+    },
+    fs({ path: file, size }) {
+      const start = process.hrtime.bigint();
+      const bytes = fs.readFileSync(file);
+      const last = bytes[size - 1];
+      return { seconds: secondsSince(start), checksum: last };
+    },
+    mmapio({ path: file, size }) {
+      const m = mmapIo();
+      const start = process.hrtime.bigint();
+      const fd = fs.openSync(file, 'r');
+      const bytes = mmapIoMap(size, m.PROT_READ, m.MAP_PRIVATE, fd);
+      fs.closeSync(fd);
+      const last = bytes[size - 1];
+      return { seconds: secondsSince(start), checksum: last, note: 'no unmap: freed by the GC' };
+    },
+  },
+
+  faults: {
+    memmap({ variant, size }) {
+      const { MmapOptions, MmapFlags } = memmap();
+      warm(() => work.touchPages(new Uint8Array(PAGE * 4)));
+      const options = new MmapOptions(size);
+      if (variant === 'populate') options.withFlags(MmapFlags.POPULATE);
+      if (variant === 'thp') options.withFlags(MmapFlags.TRANSPARENT_HUGE_PAGES);
+      if (variant === 'huge2m') options.withPageSize(2 << 20);
+      const start = process.hrtime.bigint();
+      const mapping = options.mapMut();
+      const checksum = work.touchPages(mapping.bytes);
+      mapping.unmap();
+      return { seconds: secondsSince(start), checksum };
+    },
+    mmapio({ variant, size }) {
+      const m = mmapIo();
+      if (variant === 'huge2m') throw new Unsupported('no MAP_HUGETLB page size selection');
+      warm(() => work.touchPages(new Uint8Array(PAGE * 4)));
+      let flags = m.MAP_PRIVATE | MAP_ANONYMOUS;
+      if (variant === 'populate') flags |= m.MAP_POPULATE;
+      const start = process.hrtime.bigint();
+      const bytes = mmapIoMap(size, m.PROT_READ | m.PROT_WRITE, flags, -1);
+      if (variant === 'thp') m.advise(bytes, MADV_HUGEPAGE);
+      const checksum = work.touchPages(bytes);
+      return { seconds: secondsSince(start), checksum, note: 'no unmap: freed by the GC' };
+    },
+  },
+
+  flush: {
+    memmap({ path: file, size, round }) {
+      const { MmapOptions, MmapFlags } = memmap();
+      const fd = fs.openSync(file, 'r+');
+      const mapping = new MmapOptions(size).withFile(fd).withFlags(MmapFlags.SHARED).mapMut();
+      fs.closeSync(fd);
+      const start = process.hrtime.bigint();
+      mapping.bytes.fill(round & 0xff);
+      mapping.flush();
+      const seconds = secondsSince(start);
+      mapping.unmap();
+      return { seconds, checksum: round & 0xff };
+    },
+    fs({ path: file, size, round }) {
+      const fd = fs.openSync(file, 'r+');
+      const buffer = Buffer.alloc(size);
+      const start = process.hrtime.bigint();
+      buffer.fill(round & 0xff);
+      for (let offset = 0; offset < size; ) offset += fs.writeSync(fd, buffer, offset, size - offset, offset);
+      fs.fsyncSync(fd);
+      const seconds = secondsSince(start);
+      fs.closeSync(fd);
+      return { seconds, checksum: round & 0xff };
+    },
+    mmapio({ path: file, size, round }) {
+      const m = mmapIo();
+      const fd = fs.openSync(file, 'r+');
+      const bytes = mmapIoMap(size, m.PROT_READ | m.PROT_WRITE, m.MAP_SHARED, fd);
+      fs.closeSync(fd);
+      const start = process.hrtime.bigint();
+      bytes.fill(round & 0xff);
+      m.sync(bytes, 0, size, true);
+      return { seconds: secondsSince(start), checksum: round & 0xff };
+    },
+  },
+
+  calls: {
+    memmap({ count }) {
+      const add = generatedAdd().asFunction(0, { args: ['i64', 'i64'], returns: 'i64' });
+      return timeCalls(add, count, 1);
+    },
+    koffi({ count }) {
+      const koffi = require('koffi');
+      // koffi 3.3 crashes calling a raw function pointer before it has loaded
+      // any library; loading the main program sets it up.
+      koffi.load(null);
+      const code = generatedAdd();
+      const add = koffi.decode(code.start, koffi.proto('int64_t add(int64_t, int64_t)'));
+      const result = timeCalls(add, count, 1);
+      code.unmap(); // also keeps the code alive, out of the garbage collector's reach, until here
+      return result;
+    },
+    js({ count }) {
+      const add = (a, b) => a + b;
+      return timeCalls(add, count, 1);
+    },
+  },
+
+  memory: {
+    memmap({ path: file, size }) {
+      const { MmapOptions } = memmap();
+      const { MAX_LENGTH } = require('node:buffer').constants;
+      const before = process.memoryUsage();
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      // Node 20 caps one ArrayBuffer at 4 GiB: reach the rest through windows.
+      const window = Math.min(size, 2 ** 30, MAX_LENGTH);
+      let sum = 0;
+      for (let base = 0; base < size; base += window) {
+        const bytes = mapping.view(base, Math.min(window, size - base));
+        const first = Math.ceil(base / (100 * PAGE)) * 100 * PAGE - base;
+        for (let offset = first; offset < bytes.length; offset += 100 * PAGE) sum += bytes[offset];
+      }
+      return memoryResult(before, sum);
+    },
+    fs({ path: file }) {
+      const before = process.memoryUsage();
+      const bytes = fs.readFileSync(file);
+      return memoryResult(before, work.readEveryNthPage(bytes, 100));
+    },
+    mmapio({ path: file, size }) {
+      const m = mmapIo();
+      const before = process.memoryUsage();
+      const fd = fs.openSync(file, 'r');
+      const bytes = mmapIoMap(size, m.PROT_READ, m.MAP_PRIVATE, fd);
+      fs.closeSync(fd);
+      return memoryResult(before, work.readEveryNthPage(bytes, 100));
+    },
+  },
+
+  // Bounds-checked copying accessors (read(), getUint32()) are being added on
+  // another branch; this case measures them against unguarded copies once the
+  // handles have them, and says so until then.
+  guarded: {
+    memmap({ variant, path: file, size, count }) {
+      const { MmapOptions } = memmap();
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      const accessor = variant === 'read' ? 'read' : 'getUint32';
+      if (typeof mapping[accessor] !== 'function') {
+        mapping.unmap();
+        throw new Unsupported(`the handles have no ${accessor}() yet`);
+      }
+      const slots = work.randomSlots(count, size / 8 - 1);
+      const read =
+        variant === 'read'
+          ? (at) => { const copy = mapping.read(at, 8); return copy[0] ^ copy[7]; }
+          : (at) => mapping.getUint32(at, true) ^ mapping.getUint32(at + 4, true);
+      return timeSlots(slots, read);
+    },
+    unguarded({ variant, path: file, size, count }) {
+      const { MmapOptions } = memmap();
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      const bytes = mapping.bytes;
+      const data = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const slots = work.randomSlots(count, size / 8 - 1);
+      const read =
+        variant === 'read'
+          ? (at) => { const copy = bytes.slice(at, at + 8); return copy[0] ^ copy[7]; }
+          : (at) => data.getUint32(at, true) ^ data.getUint32(at + 4, true);
+      return timeSlots(slots, read);
+    },
+  },
+};
+
+function timeSlots(slots, read) {
+  const once = (n) => {
+    let acc = 0;
+    for (let i = 0; i < n; i++) acc ^= read(slots[i] * 8);
+    return acc >>> 0;
+  };
+  warm(() => once(100), 50);
+  const start = process.hrtime.bigint();
+  const checksum = once(slots.length);
+  return { seconds: secondsSince(start), checksum };
+}
+
+// Runs the read loop on a small array first, so the timed loop is optimized code.
+function warmXor() {
+  const slots = work.randomSlots(1000, 31);
+  const words = new Uint32Array(64);
+  warm(() => work.xorSlots(words, slots));
+}
+
+/** The 64-bit add of baseline.c, in an executable memmap handle. */
+function generatedAdd() {
+  const { MmapOptions } = memmap();
+  const code = {
+    x64: [0x48, 0x8d, 0x04, 0x37, 0xc3], // lea rax, [rdi+rsi]; ret
+    arm64: [0x00, 0x00, 0x01, 0x8b, 0xc0, 0x03, 0x5f, 0xd6], // add x0, x0, x1; ret
+  }[process.arch];
+  if (code === undefined) throw new Unsupported(`no generated add for ${process.arch}`);
+  const page = new MmapOptions(PAGE).mapMut();
+  page.bytes.set(code);
+  return page.makeExec();
+}
+
+function timeCalls(add, count, step) {
+  const loop = (n) => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum = add(sum, step);
+    return sum;
+  };
+  warm(() => loop(1000), 100);
+  const start = process.hrtime.bigint();
+  const sum = loop(count);
+  return { seconds: secondsSince(start), checksum: Number(sum) };
+}
+
+function memoryResult(before, checksum) {
+  const after = process.memoryUsage();
+  return {
+    rss: after.rss,
+    rssDelta: after.rss - before.rss,
+    heapUsed: after.heapUsed,
+    external: after.external,
+    checksum,
+  };
+}
+
+function main() {
+  const params = JSON.parse(process.argv[2]);
+  const run = cases[params.case]?.[params.contender];
+  let result;
+  try {
+    if (run === undefined) throw new Unsupported(`no ${params.contender} contender for ${params.case}`);
+    result = { ok: true, ...run(params) };
+  } catch (error) {
+    result = { ok: false, reason: error instanceof Unsupported ? error.message : `${error.code ?? error.name}: ${error.message}` };
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main();

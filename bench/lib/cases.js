@@ -1,0 +1,187 @@
+'use strict';
+/**
+ * The cases of issue 7, their sizes, their contenders and their targets.
+ *
+ * A contender has a role: `memmap`, `c` (the C baseline every ratio is first
+ * taken against), `peer` (another way to do the same from JavaScript; the best
+ * one is the second ratio) or `reference` (a point of comparison that is not a
+ * competitor, such as an on-heap Buffer or a plain JavaScript function). A
+ * contender that cannot do a case at all says why in `unsupported`; one that
+ * fails at run time reports its own reason. `kind` names the workload in the
+ * contender programs when several rows share one (default: `id`).
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+const memmap = { name: 'memmap', label: 'memmap', role: 'memmap', runner: 'node' };
+const c = (variant = '-') => ({ name: 'c', label: 'C', role: 'c', runner: 'c', variant });
+const fs = (label) => ({ name: 'fs', label, role: 'peer', runner: 'node' });
+const mmapIo = { name: 'mmapio', label: '@riaskov/mmap-io', role: 'peer', runner: 'node' };
+const bun = { name: 'bun', label: 'Bun.mmap', role: 'peer', runner: 'bun' };
+const unsupported = (contender, reason) => ({ ...contender, unsupported: reason });
+
+const NO_ANONYMOUS_BUN = 'Bun.mmap maps files by path only: no anonymous memory';
+const NO_MAPPING_FS = 'fs has no way to map memory';
+
+/** The cases for a full run, or scaled down for `--quick`. */
+function makeCases(quick) {
+  const file = quick ? 128 * MiB : GiB;
+  const anonymous = quick ? 128 * MiB : GiB;
+  const sparse = quick ? 2 * GiB : 8 * GiB;
+  const faults = (variant, title, extra = {}) => ({
+    id: `faults-${variant}`,
+    kind: 'faults',
+    number: '5',
+    title: `Page faults, ${title}: touch every page of ${size(anonymous)} anonymous memory`,
+    metric: 'seconds',
+    work: { size: anonymous, variant },
+    contenders: [
+      memmap,
+      c(variant),
+      variant === 'huge2m' ? unsupported(mmapIo, 'no way to choose MAP_HUGETLB page sizes') : mmapIo,
+      unsupported(bun, NO_ANONYMOUS_BUN),
+      unsupported(fs('fs'), NO_MAPPING_FS),
+    ],
+    targets: [{ vs: 'c', max: 1.1, text: 'within 1.1x of C' }],
+    ...extra,
+  });
+
+  return [
+    {
+      id: 'lifecycle',
+      number: '1',
+      title: 'Lifecycle: map 4 KiB anonymous read-write, write a byte, unmap',
+      metric: 'perOp',
+      work: { count: quick ? 20_000 : 100_000 },
+      contenders: [
+        memmap,
+        c(),
+        mmapIo,
+        unsupported(bun, NO_ANONYMOUS_BUN),
+        unsupported(fs('fs'), NO_MAPPING_FS),
+      ],
+      targets: [{ vs: 'c', max: 1.5, text: 'within 1.5x of C' }],
+    },
+    {
+      id: 'random',
+      number: '2',
+      title: `Random reads: ${quick ? '200k' : '1M'} reads of 8 bytes at random offsets of a ${size(file)} file in the page cache`,
+      metric: 'perOp',
+      file: 'data',
+      work: { size: file, count: quick ? 200_000 : 1_000_000 },
+      contenders: [
+        memmap,
+        c('mmap'),
+        { name: 'c-pread', label: 'C pread', role: 'reference', runner: 'c', variant: 'pread' },
+        fs('fs.readSync'),
+        mmapIo,
+        bun,
+      ],
+      targets: [
+        { vs: 'fs', max: 0.1, text: 'at least 10x readSync' },
+        { vs: 'c', max: 2, text: 'within 2x of C' },
+      ],
+    },
+    {
+      id: 'scan',
+      number: '3',
+      title: `Sequential scan: sum a ${size(file)} file as 32-bit words`,
+      metric: 'seconds',
+      file: 'data',
+      work: { size: file },
+      contenders: [
+        memmap,
+        c(),
+        { name: 'heap', label: 'on-heap Buffer', role: 'reference', runner: 'node' },
+        fs('readSync, 1 MiB chunks'),
+        mmapIo,
+        bun,
+      ],
+      targets: [{ vs: 'heap', max: 1.1, text: 'within 1.1x of the on-heap scan' }],
+    },
+    {
+      id: 'firstByte',
+      number: '4',
+      title: `First byte: map a ${size(file)} file and read its last byte`,
+      metric: 'seconds',
+      file: 'data',
+      work: { size: file },
+      contenders: [memmap, c(), fs('fs.readFileSync'), mmapIo, bun],
+      targets: [],
+    },
+    faults('default', 'default'),
+    faults('populate', 'POPULATE'),
+    faults('thp', 'transparent huge pages'),
+    faults('huge2m', '2 MiB huge pages', { hugePages: true }),
+    {
+      id: 'flush',
+      number: '6',
+      title: `Write and flush: write ${size(quick ? 16 * MiB : 64 * MiB)} into a shared file mapping and flush it`,
+      metric: 'seconds',
+      file: 'write',
+      work: { size: quick ? 16 * MiB : 64 * MiB },
+      contenders: [
+        memmap,
+        c(),
+        fs('writeSync + fsync'),
+        mmapIo,
+        unsupported(bun, 'Bun.mmap has no flush (msync)'),
+      ],
+      targets: [{ vs: 'c', max: 1.2, text: 'within 1.2x of C' }],
+    },
+    {
+      id: 'calls',
+      number: '7',
+      title: `Calling generated code: ${quick ? '1M' : '10M'} calls of a two-argument 64-bit add`,
+      metric: 'perOp',
+      work: { count: quick ? 1_000_000 : 10_000_000 },
+      contenders: [
+        memmap,
+        c(),
+        { name: 'koffi', label: 'koffi', role: 'peer', runner: 'node' },
+        { name: 'js', label: 'plain JS function', role: 'reference', runner: 'node' },
+        unsupported(bun, 'Bun.mmap cannot make pages executable'),
+        unsupported(mmapIo, 'no way to call machine code'),
+      ],
+      targets: [{ vs: 'koffi', max: 1, text: 'no slower than koffi' }],
+    },
+    {
+      id: 'memory',
+      number: '8',
+      title: `Memory: map a ${size(sparse)} sparse file and read 1% of its pages (resident set growth)`,
+      metric: 'rss',
+      file: 'sparse',
+      work: { size: sparse },
+      contenders: [memmap, c(), fs('fs.readFileSync'), mmapIo, bun],
+      targets: [],
+    },
+    // Bounds-checked copying accessors are being added to the handles on
+    // another branch. These rows compare them with unguarded copies of the
+    // same bytes, and say so while the accessors do not exist yet.
+    ...['read', 'getUint32'].map((variant) => ({
+      id: `guarded-${variant}`,
+      kind: 'guarded',
+      number: '9',
+      title: `Guarded ${variant}() vs unguarded ${variant === 'read' ? 'Uint8Array.slice' : 'DataView.getUint32'}: ${quick ? '200k' : '1M'} random 8-byte reads`,
+      metric: 'perOp',
+      file: 'data',
+      work: { size: file, count: quick ? 200_000 : 1_000_000, variant },
+      contenders: [
+        memmap,
+        { name: 'unguarded', label: 'unguarded copy', role: 'reference', runner: 'node' },
+      ],
+      targets: [],
+    })),
+  ];
+}
+
+/** `1 GiB`, `64 MiB`… */
+function size(bytes) {
+  if (bytes >= GiB) return `${bytes / GiB} GiB`;
+  if (bytes >= MiB) return `${bytes / MiB} MiB`;
+  return `${bytes / KiB} KiB`;
+}
+
+module.exports = { makeCases, size, MiB, GiB };
