@@ -17,45 +17,37 @@ Addon* GetAddon(Napi::Env env) { return env.GetInstanceData<Addon>(); }
 
 namespace {
 
-// Whether anything is wrong with `object[key]` is the TypeScript layer's
-// business; these read what it sends.
-size_t SizeField(Napi::Object object, const char* key) {
-  return static_cast<size_t>(object.Get(key).As<Napi::Number>().Int64Value());
-}
-uint32_t Uint32Field(Napi::Object object, const char* key) {
-  return object.Get(key).As<Napi::Number>().Uint32Value();
-}
-bool BoolField(Napi::Object object, const char* key) {
-  return object.Get(key).As<Napi::Boolean>().Value();
-}
+// map(size, address, fd, offset, access, flags, pageSize, alignment, mode):
+// positional, because reading named fields costs a string lookup each, and
+// mapping small pages is meant to be cheap. `mode` holds the MapMode bits of
+// src/binding.ts.
+enum MapMode : uint32_t { kFixed = 1, kJit = 2, kReserve = 4 };
 
 Napi::Value Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object options = info[0].As<Napi::Object>();
   os::MapRequest request;
-  request.size = SizeField(options, "size");
-  bool lossless;
-  request.address = static_cast<uintptr_t>(
-      options.Get("address").As<Napi::BigInt>().Uint64Value(&lossless));
-  request.fixed = BoolField(options, "fixed");
-  request.alignment = SizeField(options, "alignment");
-  int fd = options.Get("fd").As<Napi::Number>().Int32Value();
+  request.size = SizeArg(info, 0);
+  request.address = reinterpret_cast<uintptr_t>(AddressArg(info, 1));
+  int fd = info[2].As<Napi::Number>().Int32Value();
   if (fd >= 0) {
     request.file = os::file_handle(fd);
     if (request.file == -1) return ThrowOsError(env, os::Error{EBADF, "uv_get_osfhandle"});
   }
-  request.offset = static_cast<uint64_t>(options.Get("offset").As<Napi::Number>().Int64Value());
-  request.access = Uint32Field(options, "access");
-  request.flags = Uint32Field(options, "flags");
-  request.page_size = SizeField(options, "pageSize");
-  request.jit = BoolField(options, "jit");
-  request.reserve = BoolField(options, "reserve");
+  request.offset = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
+  request.access = info[4].As<Napi::Number>().Uint32Value();
+  request.flags = info[5].As<Napi::Number>().Uint32Value();
+  request.page_size = SizeArg(info, 6);
+  request.alignment = SizeArg(info, 7);
+  uint32_t mode = info[8].As<Napi::Number>().Uint32Value();
+  request.fixed = (mode & kFixed) != 0;
+  request.jit = (mode & kJit) != 0;
+  request.reserve = (mode & kReserve) != 0;
 
   os::Mapping mapping;
   os::Error error = os::map(request, &mapping);
   if (error) return ThrowOsError(env, error);
   auto region = std::make_shared<Region>(GetAddon(env), std::move(mapping), request.access,
-                                         request.reserve);
+                                         request.reserve, fd < 0);
   region->Account(env);
   return NativeMapping::New(env, std::move(region));
 }
@@ -65,7 +57,8 @@ Napi::Value Adopt(const Napi::CallbackInfo& info) {
   size_t size = SizeArg(info, 1);
   os::Mapping mapping{address, size, os::adopt(address, size)};
   auto region = std::make_shared<Region>(GetAddon(info.Env()), std::move(mapping),
-                                         info[2].As<Napi::Number>().Uint32Value(), false);
+                                         info[2].As<Napi::Number>().Uint32Value(), false,
+                                         false);
   region->Account(info.Env());
   return NativeMapping::New(info.Env(), std::move(region));
 }

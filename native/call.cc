@@ -106,46 +106,40 @@ bool Fail(napi_env env, size_t index, Type type, const char* expected) {
   return false;
 }
 
-// Converts argument `index` to its 64-bit slot, or throws.
+// Converts argument `index` to its 64-bit slot, or throws. Numbers are tried
+// first, without asking for the type: one Node-API call in the common case.
 bool Convert(napi_env env, napi_value value, Type type, size_t index, uint64_t* slot) {
-  napi_valuetype kind;
-  napi_typeof(env, value, &kind);
-  if (type == kF64) {
-    double number;
-    if (kind != napi_number || napi_get_value_double(env, value, &number) != napi_ok) {
-      return Fail(env, index, type, "a number");
+  double number;
+  if (napi_get_value_double(env, value, &number) == napi_ok) {
+    if (type == kF64) {
+      *slot = DoubleBits(number);
+      return true;
     }
-    *slot = DoubleBits(number);
+    if (std::trunc(number) != number) return Fail(env, index, type, "an integer number or a bigint");
+    bool in_range = type == kI32   ? number >= -2147483648.0 && number <= 4294967295.0
+                    : type == kI64 ? std::fabs(number) <= 9007199254740991.0
+                                   : number >= 0 && number <= 9007199254740991.0;
+    if (!in_range) {
+      return Fail(env, index, type, type == kI32 ? "within 32 bits" : "a safe integer (or a bigint)");
+    }
+    *slot = type == kI32 ? static_cast<uint64_t>(static_cast<int64_t>(
+                               static_cast<int32_t>(static_cast<int64_t>(number))))
+                         : static_cast<uint64_t>(static_cast<int64_t>(number));
     return true;
   }
-  if (kind == napi_bigint) {
-    if (type == kI32) return Fail(env, index, type, "a 32-bit integer number");
-    bool lossless;
-    if (type == kI64) {
-      int64_t signed_value;
-      napi_get_value_bigint_int64(env, value, &signed_value, &lossless);
-      *slot = static_cast<uint64_t>(signed_value);
-    } else {
-      napi_get_value_bigint_uint64(env, value, slot, &lossless);
-    }
-    return lossless || Fail(env, index, type, "a bigint within 64 bits");
+  if (type == kF64) return Fail(env, index, type, "a number");
+  if (type == kI32) return Fail(env, index, type, "a 32-bit integer number");
+  bool lossless = false;
+  napi_status status;
+  if (type == kI64) {
+    int64_t signed_value = 0;
+    status = napi_get_value_bigint_int64(env, value, &signed_value, &lossless);
+    *slot = static_cast<uint64_t>(signed_value);
+  } else {
+    status = napi_get_value_bigint_uint64(env, value, slot, &lossless);
   }
-  double number;
-  if (kind != napi_number || napi_get_value_double(env, value, &number) != napi_ok ||
-      std::trunc(number) != number) {
-    return Fail(env, index, type, "an integer number or a bigint");
-  }
-  bool in_range = type == kI32   ? number >= -2147483648.0 && number <= 4294967295.0
-                  : type == kI64 ? std::fabs(number) <= 9007199254740991.0
-                                 : number >= 0 && number <= 9007199254740991.0;
-  if (!in_range) {
-    return Fail(env, index, type,
-                type == kI32 ? "within 32 bits" : "a safe integer (or a bigint)");
-  }
-  *slot = type == kI32 ? static_cast<uint64_t>(static_cast<int64_t>(
-                             static_cast<int32_t>(static_cast<int64_t>(number))))
-                       : static_cast<uint64_t>(static_cast<int64_t>(number));
-  return true;
+  if (status != napi_ok) return Fail(env, index, type, "an integer number or a bigint");
+  return lossless || Fail(env, index, type, "a bigint within 64 bits");
 }
 
 napi_value Call(napi_env env, napi_callback_info info) {

@@ -25,10 +25,18 @@ void Disown(uint8_t* address) {
   owned.erase(reinterpret_cast<uintptr_t>(address));
 }
 
-// V8 sees neither the pages nor their cost. Reporting (part of) their size as
-// external memory makes collection run when dropped handles pile up; the cap
-// keeps one huge file mapping from forcing a full collection on creation.
+// V8 sees neither the pages nor their cost. Reporting (part of) the size of
+// anonymous memory as external memory makes collection run when dropped
+// handles pile up; the cap keeps one huge mapping from forcing a collection
+// on every creation. File pages are the page cache's, and are not counted.
 constexpr int64_t kAccountingCap = int64_t{64} << 20;
+
+// V8 counts an external ArrayBuffer's length as external memory too. A view
+// costs no memory of its own, so the count is taken back while it lives.
+void Uncount(napi_env env, size_t length, int sign) {
+  int64_t ignored;
+  napi_adjust_external_memory(env, -sign * static_cast<int64_t>(length), &ignored);
+}
 
 }  // namespace
 
@@ -43,17 +51,20 @@ bool IsOwned(uintptr_t address, size_t size) {
 
 struct Region::View {
   std::shared_ptr<Region> region;
+  size_t length;
   napi_ref ref = nullptr;
   bool creating = true;
 };
 
-Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved)
+Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved,
+               bool anonymous)
     : addon_(addon),
       address_(mapping.address),
       size_(mapping.size),
       allocation_(std::move(mapping.allocation)),
       access_(access),
-      reserved_(reserved) {
+      reserved_(reserved),
+      anonymous_(anonymous) {
   addon_->regions.insert(this);
   Own(address_, size_);
 }
@@ -67,7 +78,7 @@ Region::~Region() {
 void Region::Account(Napi::Env env) {
   int64_t amount = std::min<int64_t>(static_cast<int64_t>(size_), kAccountingCap);
   int64_t ignored;
-  if (!reserved_ && accounted_ == 0 &&
+  if (anonymous_ && !reserved_ && accounted_ == 0 &&
       napi_adjust_external_memory(env, amount, &ignored) == napi_ok) {
     accounted_ = amount;
   }
@@ -93,7 +104,7 @@ Napi::Value Region::NewView(Napi::Env env, size_t offset, size_t length) {
   if (addon_->external_buffers_refused) {
     return ThrowExternalBuffersUnsupported(env);
   }
-  View* view = new View{shared_from_this()};
+  View* view = new View{shared_from_this(), length};
   napi_value buffer;
   napi_status status = napi_create_external_arraybuffer(
       env, address_ + offset, length, FinalizeView, view, &buffer);
@@ -109,6 +120,7 @@ Napi::Value Region::NewView(Napi::Env env, size_t offset, size_t length) {
     return Napi::Value();
   }
   views_.push_back(view);
+  Uncount(env, length, +1);
   return Napi::Value(env, buffer);
 }
 
@@ -118,6 +130,7 @@ void Region::FinalizeView(napi_env env, void*, void* hint) {
   Region& region = *view->region;
   region.views_.erase(std::find(region.views_.begin(), region.views_.end(), view));
   napi_delete_reference(env, view->ref);
+  if (!region.addon_->tearing_down) Uncount(env, view->length, -1);
   delete view;  // may drop the last owner, and so unmap
 }
 
@@ -156,7 +169,7 @@ std::shared_ptr<Region> Region::Split(Napi::Env env, size_t at, bool keep_low) {
   if (!keep_low) address_ += at;
   size_ -= piece.size;
   Own(address_, size_);
-  auto other = std::make_shared<Region>(addon_, piece, access_, reserved_);
+  auto other = std::make_shared<Region>(addon_, piece, access_, reserved_, anonymous_);
   return other;
 }
 

@@ -25,7 +25,7 @@ class Region : public std::enable_shared_from_this<Region> {
  public:
   enum class State { kLive, kEnded, kReleased };
 
-  Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved);
+  Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved, bool anonymous);
   ~Region();
   Region(const Region&) = delete;
   Region& operator=(const Region&) = delete;
@@ -50,7 +50,7 @@ class Region : public std::enable_shared_from_this<Region> {
   // pin. With `release` false the pages are left mapped (intoRaw).
   void End(Napi::Env env, bool release = true);
 
-  // Reports the pages to V8 as external memory while the region lives.
+  // Reports anonymous pages to V8 as external memory while the region lives.
   void Account(Napi::Env env);
   void set_access(uint32_t access) { access_ = access; }
   void set_committed() { reserved_ = false; }
@@ -77,6 +77,7 @@ class Region : public std::enable_shared_from_this<Region> {
   os::AllocationRef allocation_;
   uint32_t access_;
   bool reserved_;
+  bool anonymous_;
   State state_ = State::kLive;
   bool release_on_end_ = true;
   int pins_ = 0;

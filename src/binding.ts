@@ -7,7 +7,7 @@
 import * as path from 'node:path';
 import { MmapError } from './errors';
 
-/** What {@link Native.map} takes. */
+/** What {@link map} takes. */
 export interface MapRequest {
   size: number;
   address: bigint;
@@ -44,7 +44,17 @@ export interface NativeMapping {
 }
 
 interface Native {
-  map(request: MapRequest): NativeMapping;
+  map(
+    size: number,
+    address: bigint,
+    fd: number,
+    offset: number,
+    access: number,
+    flags: number,
+    pageSize: number,
+    alignment: number,
+    mode: number,
+  ): NativeMapping;
   adopt(address: bigint, size: number, access: number): NativeMapping;
   isMapped(address: bigint, size: number): boolean;
   isOwned(address: bigint, size: number): boolean;
@@ -60,5 +70,25 @@ interface Native {
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const native: Native = require('node-gyp-build')(path.join(__dirname, '..'));
+
+// The `mode` bits of native/addon.cc's Map.
+const MapMode = { FIXED: 1, JIT: 2, RESERVE: 4 } as const;
+
+/** Maps or reserves as `request` says. */
+export function map(request: MapRequest): NativeMapping {
+  const mode =
+    (request.fixed ? MapMode.FIXED : 0) | (request.jit ? MapMode.JIT : 0) | (request.reserve ? MapMode.RESERVE : 0);
+  return native.map(
+    request.size,
+    request.address,
+    request.fd,
+    request.offset,
+    request.access,
+    request.flags,
+    request.pageSize,
+    request.alignment,
+    mode,
+  );
+}
 
 native.setErrorFactory((code, message, errno, syscall) => new MmapError(code, message, errno, syscall));

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
-import { MapRequest, native, NativeMapping } from './binding';
+import { map, MapRequest, native, NativeMapping } from './binding';
 import { fail, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
@@ -228,7 +228,7 @@ export class MmapOptions {
 
   #make<H>(Target: new (mapping: NativeMapping, state: HandleState) => H, access: number, reserve: boolean): H {
     checkWritableExec(access, this.#unsafeFlags);
-    return new Target(native.map(this.#request(access, reserve)), this.#state(access));
+    return new Target(map(this.#request(access, reserve)), this.#state(access));
   }
 
   #request(access: number, reserve: boolean): MapRequest {
