@@ -52,6 +52,12 @@ interface Native {
   allocationGranularity(): number;
   pageSizes(): number[];
   freeHugePages(size: number): number;
+  // The copying accessors (native/accessors.cc); generation -1 is the handle itself.
+  readInto(mapping: NativeMapping, generation: number, offset: number, target: ArrayBufferView): void;
+  write(mapping: NativeMapping, generation: number, offset: number, source: ArrayBufferView): void;
+  fill(mapping: NativeMapping, generation: number, offset: number, length: number, value: number): void;
+  copyWithin(mapping: NativeMapping, generation: number, to: number, from: number, length: number): void;
+  generation(mapping: NativeMapping): number;
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }
 
