@@ -56,12 +56,22 @@ Guard* ClaimGuard() {
   return guard;
 }
 
-// A thread holds its guard until it ends; a later thread reuses it.
+// A thread holds its guard until it ends; a later thread reuses it. The
+// lease is only touched once per thread: the hot path reads `guard_of_thread`,
+// a plain pointer that needs no per-access initialization check.
 struct GuardLease {
   Guard* guard = ClaimGuard();
   ~GuardLease() { guard->taken.store(false, std::memory_order_release); }
 };
-thread_local GuardLease lease;
+thread_local Guard* guard_of_thread = nullptr;
+
+Guard* GuardOfThread() {
+  if (!guard_of_thread) {
+    thread_local GuardLease lease;
+    guard_of_thread = lease.guard;
+  }
+  return guard_of_thread;
+}
 
 Guard* ArmedGuardOfThisThread() {
   pthread_t self = pthread_self();
@@ -76,7 +86,8 @@ Guard* ArmedGuardOfThisThread() {
 
 struct sigaction previous_segv;
 struct sigaction previous_bus;
-std::once_flag installed;
+std::once_flag install_once;
+std::atomic<bool> installed{false};
 
 const char* SignalName(int number) { return number == SIGBUS ? "SIGBUS" : "SIGSEGV"; }
 
@@ -120,8 +131,8 @@ void OnFault(int number, siginfo_t* info, void* context) {
 
 template <typename Operation>
 bool Guarded(GuardedRange range, Fault* fault, Operation operation) {
-  install_fault_handler();
-  Guard* guard = lease.guard;
+  if (!installed.load(std::memory_order_acquire)) install_fault_handler();
+  Guard* guard = GuardOfThread();
   guard->begin = range.begin;
   guard->end = range.end;
   if (sigsetjmp(guard->resume, 0) == 0) {
@@ -144,7 +155,7 @@ bool Guarded(GuardedRange range, Fault* fault, Operation operation) {
 }  // namespace
 
 void install_fault_handler() {
-  std::call_once(installed, [] {
+  std::call_once(install_once, [] {
     // The previous handlers are read before ours goes in, so that a fault
     // on another thread never finds them unset.
     sigaction(SIGSEGV, nullptr, &previous_segv);
@@ -155,6 +166,7 @@ void install_fault_handler() {
     sigemptyset(&action.sa_mask);
     sigaction(SIGSEGV, &action, nullptr);
     sigaction(SIGBUS, &action, nullptr);
+    installed.store(true, std::memory_order_release);
   });
 }
 
