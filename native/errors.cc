@@ -50,7 +50,7 @@ Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env) {
   return ThrowError(env, "ERR_MMAP_EXTERNAL_BUFFERS_UNSUPPORTED",
                     "this runtime refuses external ArrayBuffers, so mapped pages cannot be "
                     "exposed without copying; use the copying accessors read(), readInto(), "
-                    "write() and getUint32() and friends instead");
+                    "write(), span() and getUint32() and friends instead");
 }
 
 }  // namespace memmap

@@ -15,14 +15,16 @@ namespace {
 std::mutex owned_mutex;
 std::map<uintptr_t, uintptr_t> owned;  // start -> end
 
-void Own(uint8_t* address, size_t size) {
+void Own(uint8_t* address, size_t size, uint32_t access) {
   std::lock_guard<std::mutex> lock(owned_mutex);
   owned[reinterpret_cast<uintptr_t>(address)] = reinterpret_cast<uintptr_t>(address) + size;
+  os::track(reinterpret_cast<uintptr_t>(address), size, access);
 }
 
 void Disown(uint8_t* address) {
   std::lock_guard<std::mutex> lock(owned_mutex);
   owned.erase(reinterpret_cast<uintptr_t>(address));
+  os::untrack(reinterpret_cast<uintptr_t>(address));
 }
 
 // V8 sees neither the pages nor their cost. Reporting (part of) the size of
@@ -66,7 +68,7 @@ Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved
       reserved_(reserved),
       anonymous_(anonymous) {
   addon_->regions.insert(this);
-  Own(address_, size_);
+  Own(address_, size_, access_);
 }
 
 Region::~Region() {
@@ -168,7 +170,7 @@ std::shared_ptr<Region> Region::Split(Napi::Env env, size_t at, bool keep_low) {
   Disown(address_);
   if (!keep_low) address_ += at;
   size_ -= piece.size;
-  Own(address_, size_);
+  Own(address_, size_, access_);
   auto other = std::make_shared<Region>(addon_, piece, access_, reserved_, anonymous_);
   return other;
 }
@@ -178,7 +180,7 @@ void Region::Absorb(Napi::Env env, Region& next) {
   next.End(env, /*release=*/false);
   Disown(address_);
   size_ += next.size_;
-  Own(address_, size_);
+  Own(address_, size_, access_);
 }
 
 }  // namespace memmap

@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "os/fault.h"
 #include "os/os.h"
 
 namespace memmap {
@@ -52,7 +53,10 @@ class Region : public std::enable_shared_from_this<Region> {
 
   // Reports anonymous pages to V8 as external memory while the region lives.
   void Account(Napi::Env env);
-  void set_access(uint32_t access) { access_ = access; }
+  void set_access(uint32_t access) {
+    access_ = access;
+    os::retrack(reinterpret_cast<uintptr_t>(address_), access);
+  }
   void set_committed() { reserved_ = false; }
 
   // Moves [at, size) (keep_low) or [0, at) (!keep_low) into a new region.

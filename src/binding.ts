@@ -65,6 +65,12 @@ interface Native {
   freeHugePages(size: number): number;
   areas(pid: number, start: bigint, end: bigint): import('./areas').NativeArea[];
   parseProcMaps?(text: string, start: bigint, end: bigint): import('./areas').NativeArea[];
+  // The copying accessors (native/accessors.cc); generation -1 is the handle itself.
+  readInto(mapping: NativeMapping, generation: number, offset: number, target: ArrayBufferView): void;
+  write(mapping: NativeMapping, generation: number, offset: number, source: ArrayBufferView): void;
+  fill(mapping: NativeMapping, generation: number, offset: number, length: number, value: number): void;
+  copyWithin(mapping: NativeMapping, generation: number, to: number, from: number, length: number): void;
+  generation(mapping: NativeMapping): number;
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }
 

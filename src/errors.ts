@@ -26,6 +26,7 @@ export type MmapErrorCode =
   | 'ERR_MMAP_ARGUMENT_COUNT'
   | 'ERR_MMAP_EXTERNAL_BUFFERS_UNSUPPORTED'
   | 'ERR_MMAP_UNPARSABLE_AREA'
+  | 'ERR_MMAP_FAULT'
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE';
 
@@ -41,6 +42,10 @@ export class MmapError extends Error {
   readonly errno?: number;
   /** For system-call failures: the call that failed. */
   readonly syscall?: string;
+  /** For `ERR_MMAP_FAULT`: the offset in the mapping where the fault happened. */
+  declare readonly offset?: number;
+  /** For `ERR_MMAP_FAULT`: the signal (`SIGBUS`, `SIGSEGV`) or Windows exception that was raised. */
+  declare readonly signal?: string;
 
   /** @param code - the error code; @param message - what was wrong and what was expected */
   constructor(code: MmapErrorCode | string, message: string, errno?: number, syscall?: string) {

@@ -14,6 +14,8 @@
  * @packageDocumentation
  */
 import { constants as bufferConstants } from 'node:buffer';
+import * as access from './accessors';
+import { MmapSpan, MmapSpanMut } from './accessors';
 import type { NativeMapping } from './binding';
 import { fail } from './errors';
 import { Access, Protection, UnsafeMmapFlags } from './flags';
@@ -388,6 +390,34 @@ abstract class BytesHandle extends MappedHandle {
   protected override forgetViews(): void {
     this.#bytes = undefined;
   }
+
+  // The copying accessors (src/accessors.ts): faults throw ERR_MMAP_FAULT, and no external buffer is needed.
+  /** A window whose accessors count offsets from `offset`; see {@link MmapSpan}. */
+  span(offset: number, length: number): MmapSpan { return new MmapSpan(this.live(), offset, length); }
+  /** A copy of `length` bytes at `offset`. */
+  read(offset: number, length: number): Uint8Array { return access.read(this.live(), offset, length); }
+  /** Fills `target` (any TypedArray or DataView) with the bytes at `offset`; returns it. */
+  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return access.readInto(this.live(), offset, target); }
+  /** As `DataView.getInt8`. */
+  getInt8(offset: number): number { return access.getInt8(this.live(), offset); }
+  /** As `DataView.getUint8`. */
+  getUint8(offset: number): number { return access.getUint8(this.live(), offset); }
+  /** As `DataView.getInt16`. */
+  getInt16(offset: number, littleEndian?: boolean): number { return access.getInt16(this.live(), offset, littleEndian); }
+  /** As `DataView.getUint16`. */
+  getUint16(offset: number, littleEndian?: boolean): number { return access.getUint16(this.live(), offset, littleEndian); }
+  /** As `DataView.getInt32`. */
+  getInt32(offset: number, littleEndian?: boolean): number { return access.getInt32(this.live(), offset, littleEndian); }
+  /** As `DataView.getUint32`. */
+  getUint32(offset: number, littleEndian?: boolean): number { return access.getUint32(this.live(), offset, littleEndian); }
+  /** As `DataView.getBigInt64`. */
+  getBigInt64(offset: number, littleEndian?: boolean): bigint { return access.getBigInt64(this.live(), offset, littleEndian); }
+  /** As `DataView.getBigUint64`. */
+  getBigUint64(offset: number, littleEndian?: boolean): bigint { return access.getBigUint64(this.live(), offset, littleEndian); }
+  /** As `DataView.getFloat32`. */
+  getFloat32(offset: number, littleEndian?: boolean): number { return access.getFloat32(this.live(), offset, littleEndian); }
+  /** As `DataView.getFloat64`. */
+  getFloat64(offset: number, littleEndian?: boolean): number { return access.getFloat64(this.live(), offset, littleEndian); }
 }
 
 /** Committed pages that cannot be accessed (`PROT_NONE`). */
@@ -435,6 +465,36 @@ export class MmapMut extends BytesHandle {
   view(offset: number, length: number): Uint8Array {
     return this.window(offset, length);
   }
+
+  // The writing accessors (src/accessors.ts).
+  /** A window whose accessors count offsets from `offset`; see {@link MmapSpanMut}. */
+  override span(offset: number, length: number): MmapSpanMut { return new MmapSpanMut(this.live(), offset, length); }
+  /** Copies `source` (any TypedArray or DataView) to `offset`. */
+  write(offset: number, source: ArrayBufferView): void { access.write(this.live(), offset, source); }
+  /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
+  fill(value: number, offset?: number, length?: number): void { access.fill(this.live(), value, offset, length); }
+  /** Copies `[start, end)` (end defaults to the size) to `target`; the ranges may overlap. */
+  copyWithin(target: number, start: number, end?: number): void { access.copyWithin(this.live(), target, start, end); }
+  /** As `DataView.setInt8`. */
+  setInt8(offset: number, value: number): void { access.setInt8(this.live(), offset, value); }
+  /** As `DataView.setUint8`. */
+  setUint8(offset: number, value: number): void { access.setUint8(this.live(), offset, value); }
+  /** As `DataView.setInt16`. */
+  setInt16(offset: number, value: number, littleEndian?: boolean): void { access.setInt16(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setUint16`. */
+  setUint16(offset: number, value: number, littleEndian?: boolean): void { access.setUint16(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setInt32`. */
+  setInt32(offset: number, value: number, littleEndian?: boolean): void { access.setInt32(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setUint32`. */
+  setUint32(offset: number, value: number, littleEndian?: boolean): void { access.setUint32(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setBigInt64`. */
+  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigInt64(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setBigUint64`. */
+  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigUint64(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setFloat32`. */
+  setFloat32(offset: number, value: number, littleEndian?: boolean): void { access.setFloat32(this.live(), offset, value, littleEndian); }
+  /** As `DataView.setFloat64`. */
+  setFloat64(offset: number, value: number, littleEndian?: boolean): void { access.setFloat64(this.live(), offset, value, littleEndian); }
 }
 
 /**

@@ -25,3 +25,4 @@ export {
 } from './handles';
 export type { Advice, RawMapping, ReadonlyBytes } from './handles';
 export { MmapOptions } from './options';
+export { MmapSpan, MmapSpanMut } from './accessors';

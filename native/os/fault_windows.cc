@@ -1,1 +1,107 @@
-// Placeholder until the feature lands.
+// Faults on Windows: a vectored exception handler, called before any frame's
+// handler. A guarded operation captures its context and arms its thread's
+// Guard; an access violation or in-page error inside the armed range resumes
+// that captured context, flagged as faulted (setjmp and longjmp done by the
+// exception dispatcher, so no unwinding runs through foreign frames). Every
+// other exception continues the search, reaching Node's WebAssembly trap
+// handler and the frames' own handlers as if ours were not there.
+#include <windows.h>
+
+#include <cstring>
+
+#include "fault.h"
+
+namespace memmap::os {
+
+namespace {
+
+// The handler runs on the faulting thread, so each thread's Guard is reached
+// through a TLS slot (TlsGetValue neither locks nor allocates).
+struct Guard {
+  alignas(16) CONTEXT resume;
+  volatile bool armed = false;
+  volatile bool faulted = false;
+  uintptr_t begin = 0;
+  uintptr_t end = 0;
+  Fault fault;
+};
+
+DWORD guard_slot = TLS_OUT_OF_INDEXES;
+std::once_flag installed;
+
+const char* ExceptionName(DWORD code) {
+  return code == EXCEPTION_IN_PAGE_ERROR ? "EXCEPTION_IN_PAGE_ERROR"
+                                         : "EXCEPTION_ACCESS_VIOLATION";
+}
+
+LONG CALLBACK OnException(EXCEPTION_POINTERS* pointers) {
+  const EXCEPTION_RECORD* record = pointers->ExceptionRecord;
+  DWORD code = record->ExceptionCode;
+  if ((code != EXCEPTION_ACCESS_VIOLATION && code != EXCEPTION_IN_PAGE_ERROR) ||
+      record->NumberParameters < 2) {
+    return EXCEPTION_CONTINUE_SEARCH;
+  }
+  uintptr_t address = static_cast<uintptr_t>(record->ExceptionInformation[1]);
+  auto* guard = static_cast<Guard*>(TlsGetValue(guard_slot));
+  if (guard && guard->armed && address >= guard->begin && address < guard->end) {
+    guard->armed = false;
+    guard->faulted = true;
+    guard->fault.address = address;
+    guard->fault.signal = ExceptionName(code);
+    *pointers->ContextRecord = guard->resume;
+    return EXCEPTION_CONTINUE_EXECUTION;
+  }
+  fault_detail::Line line;
+  if (fault_detail::DescribeFault(ExceptionName(code), address, &line)) {
+    DWORD written;
+    WriteFile(GetStdHandle(STD_ERROR_HANDLE), line.data(), static_cast<DWORD>(line.size()),
+              &written, nullptr);
+  }
+  return EXCEPTION_CONTINUE_SEARCH;
+}
+
+// A thread's Guard lives as long as the thread.
+struct GuardLease {
+  Guard guard;
+  GuardLease() { TlsSetValue(guard_slot, &guard); }
+  ~GuardLease() { TlsSetValue(guard_slot, nullptr); }
+};
+
+template <typename Operation>
+bool Guarded(GuardedRange range, Fault* fault, Operation operation) {
+  install_fault_handler();
+  thread_local GuardLease lease;
+  Guard* guard = &lease.guard;
+  guard->begin = range.begin;
+  guard->end = range.end;
+  guard->faulted = false;
+  // Returns a second time, from the handler, with `faulted` set.
+  RtlCaptureContext(&guard->resume);
+  if (!guard->faulted) {
+    guard->armed = true;
+    operation();
+    guard->armed = false;
+    return true;
+  }
+  *fault = guard->fault;
+  return false;
+}
+
+}  // namespace
+
+void install_fault_handler() {
+  std::call_once(installed, [] {
+    guard_slot = TlsAlloc();
+    AddVectoredExceptionHandler(1, OnException);
+  });
+}
+
+bool guarded_move(void* to, const void* from, size_t size, GuardedRange range, Fault* fault) {
+  return Guarded(range, fault, [&] { std::memmove(to, from, size); });
+}
+
+bool guarded_fill(void* to, uint8_t value, size_t size, GuardedRange range, Fault* fault) {
+  return Guarded(range, fault, [&] { std::memset(to, value, size); });
+}
+
+}  // namespace memmap::os

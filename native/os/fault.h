@@ -1,0 +1,212 @@
+// Touching mapped pages without dying, and saying why when something dies.
+//
+// Any touch of a mapped page can fault: the file under it was truncated
+// (SIGBUS), another handle over the same pages made them inaccessible
+// (SIGSEGV), the device failed to read them (SIGBUS; EXCEPTION_IN_PAGE_ERROR
+// on Windows). The guarded operations turn such a fault into a return value.
+// Everything else that faults is passed on untouched to whatever handled it
+// before us (Node's WebAssembly trap handler among others), after one line on
+// stderr when the address lies in pages a live handle owns.
+//
+// fault_posix.cc (sigaction, sigsetjmp) and fault_windows.cc (a vectored
+// exception handler) implement the functions; the registry of live ranges and
+// the diagnostic line below are shared by both and safe in a signal handler.
+// Plain C++ over the OS, no Node-API types.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "os.h"
+
+namespace memmap::os {
+
+// The bytes of a mapping an operation touches: only a fault at an address in
+// [begin, end), raised on the calling thread during the operation, is claimed.
+struct GuardedRange {
+  uintptr_t begin;
+  uintptr_t end;
+};
+
+// A claimed fault.
+struct Fault {
+  uintptr_t address = 0;
+  const char* signal = nullptr;  // "SIGBUS", "SIGSEGV", or the Windows exception
+};
+
+// memmove(to, from, size) and memset(to, value, size), guarded. False, with
+// *fault set, when a page of `range` faulted; the destination then holds an
+// unspecified part of the bytes. The first call installs the fault handler.
+bool guarded_move(void* to, const void* from, size_t size, GuardedRange range, Fault* fault);
+bool guarded_fill(void* to, uint8_t value, size_t size, GuardedRange range, Fault* fault);
+
+// Installs the fault handler once per process; later calls do nothing.
+void install_fault_handler();
+
+// The live ranges of the crash diagnostics, track(), retrack() and untrack(),
+// are defined at the end: starts are unique among live ranges, and track()
+// installs the fault handler.
+
+// ---------------------------------------------------------------------------
+// Shared by fault_posix.cc and fault_windows.cc.
+namespace fault_detail {
+
+// One live range. Writers hold the registry mutex; the fault handler reads
+// without locking, so every field is atomic and `begin` (0 = free) is written
+// last and cleared first.
+struct Slot {
+  std::atomic<uintptr_t> begin{0};
+  std::atomic<uintptr_t> end{0};
+  std::atomic<uint32_t> access{0};
+};
+
+// Slots live in chunks that are linked once and never freed, so that a
+// handler walking them never meets freed memory.
+struct Chunk {
+  static constexpr size_t kSlots = 256;
+  Slot slots[kSlots];
+  std::atomic<Chunk*> next{nullptr};
+};
+
+class Registry {
+ public:
+  Registry() {
+    for (Slot& slot : first_.slots) free_.push_back(&slot);
+  }
+
+  void Track(uintptr_t begin, size_t size, uint32_t access) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.empty()) Grow();
+    Slot* slot = free_.back();
+    free_.pop_back();
+    slot->end.store(begin + size, std::memory_order_relaxed);
+    slot->access.store(access, std::memory_order_relaxed);
+    slot->begin.store(begin, std::memory_order_release);
+    by_begin_[begin] = slot;
+  }
+
+  void Retrack(uintptr_t begin, uint32_t access) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = by_begin_.find(begin);
+    if (found != by_begin_.end()) found->second->access.store(access, std::memory_order_release);
+  }
+
+  void Untrack(uintptr_t begin) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto found = by_begin_.find(begin);
+    if (found == by_begin_.end()) return;
+    found->second->begin.store(0, std::memory_order_release);
+    free_.push_back(found->second);
+    by_begin_.erase(found);
+  }
+
+  // The live range holding `address`, read without locks (signal-safe).
+  bool Find(uintptr_t address, uintptr_t* begin, uintptr_t* end, uint32_t* access) const {
+    for (const Chunk* chunk = &first_; chunk; chunk = chunk->next.load(std::memory_order_acquire)) {
+      for (const Slot& slot : chunk->slots) {
+        uintptr_t start = slot.begin.load(std::memory_order_acquire);
+        if (start == 0 || address < start) continue;
+        uintptr_t stop = slot.end.load(std::memory_order_relaxed);
+        if (address >= stop) continue;
+        *begin = start;
+        *end = stop;
+        *access = slot.access.load(std::memory_order_relaxed);
+        return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  void Grow() {
+    Chunk* chunk = new Chunk;
+    for (Slot& slot : chunk->slots) free_.push_back(&slot);
+    last_->next.store(chunk, std::memory_order_release);
+    last_ = chunk;
+  }
+
+  std::mutex mutex_;
+  Chunk first_;
+  Chunk* last_ = &first_;
+  std::vector<Slot*> free_;
+  std::unordered_map<uintptr_t, Slot*> by_begin_;
+};
+
+inline Registry registry;
+
+// Appends text to a fixed buffer without allocating (signal-safe).
+class Line {
+ public:
+  Line& Text(const char* text) {
+    while (*text && length_ < sizeof(buffer_)) buffer_[length_++] = *text++;
+    return *this;
+  }
+  Line& Hex(uintptr_t value) {
+    char digits[2 * sizeof(value)];
+    size_t count = 0;
+    do {
+      digits[count++] = "0123456789abcdef"[value & 0xf];
+      value >>= 4;
+    } while (value);
+    Text("0x");
+    while (count && length_ < sizeof(buffer_)) buffer_[length_++] = digits[--count];
+    return *this;
+  }
+  Line& Decimal(uintptr_t value) {
+    char digits[20];
+    size_t count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    } while (value);
+    while (count && length_ < sizeof(buffer_)) buffer_[length_++] = digits[--count];
+    return *this;
+  }
+  const char* data() const { return buffer_; }
+  size_t size() const { return length_; }
+
+ private:
+  char buffer_[256];
+  size_t length_ = 0;
+};
+
+inline const char* AccessName(uint32_t access) {
+  switch (access & (kRead | kWrite | kExec)) {
+    case kNone: return "none";
+    case kRead: return "read-only";
+    case kRead | kWrite: return "read-write";
+    case kRead | kExec: return "read-exec";
+    case kRead | kWrite | kExec: return "read-write-exec";
+    default: return "unusual";
+  }
+}
+
+// The diagnostic for an unclaimed fault at `address`; false when no live
+// handle owns the address.
+inline bool DescribeFault(const char* signal, uintptr_t address, Line* line) {
+  uintptr_t begin, end;
+  uint32_t access;
+  if (!registry.Find(address, &begin, &end, &access)) return false;
+  line->Text("memmap: ").Text(signal).Text(" at ").Hex(address)
+      .Text(", offset ").Decimal(address - begin)
+      .Text(" of a live memmap handle [").Hex(begin).Text(", ").Hex(end)
+      .Text(") with protection ").Text(AccessName(access)).Text("\n");
+  return true;
+}
+
+}  // namespace fault_detail
+
+inline void track(uintptr_t begin, size_t size, uint32_t access) {
+  install_fault_handler();
+  fault_detail::registry.Track(begin, size, access);
+}
+inline void retrack(uintptr_t begin, uint32_t access) {
+  fault_detail::registry.Retrack(begin, access);
+}
+inline void untrack(uintptr_t begin) { fault_detail::registry.Untrack(begin); }
+
+}  // namespace memmap::os
