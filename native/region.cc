@@ -110,10 +110,17 @@ Napi::Value Region::NewView(Napi::Env env, size_t offset, size_t length) {
   // Node calls the finalizer itself on some failures; `creating` tells it
   // to leave the View to us.
   view->creating = false;
-  if (status != napi_ok || napi_create_reference(env, buffer, 0, &view->ref) != napi_ok) {
+  if (status != napi_ok) {
     delete view;
     return status == napi_no_external_buffers_allowed ? ThrowExternalBuffersUnsupported(env)
                                                       : Napi::Value();
+  }
+  if (napi_create_reference(env, buffer, 0, &view->ref) != napi_ok) {
+    // A view we could not detach later must not exist: detach it now and
+    // leave the View to its finalizer.
+    view->ref = nullptr;
+    napi_detach_arraybuffer(env, buffer);
+    return Napi::Value();
   }
   views_.push_back(view);
   return Napi::Value(env, buffer);
@@ -123,8 +130,10 @@ void Region::FinalizeView(napi_env env, void*, void* hint) {
   View* view = static_cast<View*>(hint);
   if (view->creating) return;
   Region& region = *view->region;
-  region.views_.erase(std::find(region.views_.begin(), region.views_.end(), view));
-  napi_delete_reference(env, view->ref);
+  if (view->ref) {
+    region.views_.erase(std::find(region.views_.begin(), region.views_.end(), view));
+    napi_delete_reference(env, view->ref);
+  }
   delete view;  // may drop the last owner, and so unmap
 }
 
