@@ -110,8 +110,10 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
 void Teardown(void* data) {
   Addon* addon = static_cast<Addon*>(data);
   addon->tearing_down = true;
-  std::vector<Region*> live(addon->regions.begin(), addon->regions.end());
-  for (Region* region : live) region->End(Napi::Env(addon->env));
+  // End() never frees a region (its owners do), so the list stays intact.
+  for (Region* region = addon->regions; region; region = region->next()) {
+    region->End(Napi::Env(addon->env));
+  }
 }
 
 void DeleteAddon(Napi::Env, Addon* addon) {
@@ -119,7 +121,7 @@ void DeleteAddon(Napi::Env, Addon* addon) {
   addon->mapping_class.Reset();
   // Views whose finalizers have not run still own regions, and regions
   // point at the Addon: the last of them deletes it.
-  if (addon->regions.empty()) {
+  if (addon->regions == nullptr) {
     delete addon;
   } else {
     addon->orphaned = true;

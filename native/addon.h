@@ -3,7 +3,6 @@
 
 #include <napi.h>
 
-#include <unordered_set>
 
 namespace memmap {
 
@@ -13,8 +12,9 @@ struct Addon {
   napi_env env;
   Napi::FunctionReference make_error;  // (code, message, details) => MmapError
   Napi::FunctionReference mapping_class;
-  // Live regions of this environment, released when it is torn down.
-  std::unordered_set<Region*> regions;
+  // The regions of this environment (an intrusive list through
+  // Region::next_/prev_), released when it is torn down.
+  Region* regions = nullptr;
   bool tearing_down = false;
   // The environment is gone but regions remain (their views' finalizers
   // have not run yet): the last region to go deletes the Addon.

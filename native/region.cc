@@ -1,8 +1,6 @@
 #include "region.h"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 
 #include "addon.h"
 #include "errors.h"
@@ -11,21 +9,14 @@ namespace memmap {
 
 namespace {
 
-// Every live region of the process, by start address, across all threads.
-std::mutex owned_mutex;
-std::map<uintptr_t, uintptr_t> owned;  // start -> end
-
+// Every live region of the process, across all threads, is in the OS layer's
+// registry of live ranges: the fault handler's diagnostics read it, and
+// mapFromExisting() asks it who owns a range.
 void Own(uint8_t* address, size_t size, uint32_t access) {
-  std::lock_guard<std::mutex> lock(owned_mutex);
-  owned[reinterpret_cast<uintptr_t>(address)] = reinterpret_cast<uintptr_t>(address) + size;
   os::track(reinterpret_cast<uintptr_t>(address), size, access);
 }
 
-void Disown(uint8_t* address) {
-  std::lock_guard<std::mutex> lock(owned_mutex);
-  owned.erase(reinterpret_cast<uintptr_t>(address));
-  os::untrack(reinterpret_cast<uintptr_t>(address));
-}
+void Disown(uint8_t* address) { os::untrack(reinterpret_cast<uintptr_t>(address)); }
 
 // V8 sees neither the pages nor their cost. Reporting (part of) the size of
 // anonymous memory as external memory makes collection run when dropped
@@ -40,14 +31,7 @@ constexpr int64_t kAccountingCap = int64_t{64} << 20;
 
 }  // namespace
 
-bool IsOwned(uintptr_t address, size_t size) {
-  std::lock_guard<std::mutex> lock(owned_mutex);
-  uintptr_t end = address + size;
-  auto next = owned.lower_bound(end);
-  if (next == owned.begin()) return false;
-  --next;  // the last region starting below `end`
-  return next->second > address;
-}
+bool IsOwned(uintptr_t address, size_t size) { return os::tracked(address, size); }
 
 struct Region::View {
   std::shared_ptr<Region> region;
@@ -64,14 +48,17 @@ Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved
       access_(access),
       reserved_(reserved),
       anonymous_(anonymous) {
-  addon_->regions.insert(this);
+  next_ = addon_->regions;
+  if (next_) next_->prev_ = this;
+  addon_->regions = this;
   Own(address_, size_, access_);
 }
 
 Region::~Region() {
   if (state_ != State::kReleased) Release();
-  addon_->regions.erase(this);
-  if (addon_->regions.empty() && addon_->orphaned) delete addon_;
+  (prev_ ? prev_->next_ : addon_->regions) = next_;
+  if (next_) next_->prev_ = prev_;
+  if (addon_->regions == nullptr && addon_->orphaned) delete addon_;
 }
 
 void Region::Account(Napi::Env env) {

@@ -69,6 +69,8 @@ class Region : public std::enable_shared_from_this<Region> {
   void Unpin();
 
   const os::AllocationRef& allocation() const { return allocation_; }
+  // The next region of the same environment (Addon::regions).
+  Region* next() const { return next_; }
 
  private:
   struct View;
@@ -88,6 +90,8 @@ class Region : public std::enable_shared_from_this<Region> {
   uint64_t generation_ = 0;
   int64_t accounted_ = 0;
   std::vector<View*> views_;
+  Region* prev_ = nullptr;
+  Region* next_ = nullptr;
 };
 
 // Whether any live region of any thread overlaps [address, address + size).

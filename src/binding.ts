@@ -77,6 +77,11 @@ interface Native {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const native: Native = require('node-gyp-build')(path.join(__dirname, '..'));
 
+/** The base page size; fixed for the life of the process. */
+export const PAGE_SIZE = native.pageSize();
+/** The granularity of mapping addresses and file offsets; fixed for the life of the process. */
+export const ALLOCATION_GRANULARITY = native.allocationGranularity();
+
 // The `mode` bits of native/addon.cc's Map.
 const MapMode = { FIXED: 1, JIT: 2, RESERVE: 4 } as const;
 

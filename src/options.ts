@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
-import { map, MapRequest, native, NativeMapping } from './binding';
+import { ALLOCATION_GRANULARITY, map, MapRequest, native, NativeMapping, PAGE_SIZE } from './binding';
 import { fail, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
@@ -50,12 +50,12 @@ export class MmapOptions {
 
   /** The size of a base page in bytes. */
   static pageSize(): number {
-    return native.pageSize();
+    return PAGE_SIZE;
   }
 
   /** The granularity of mapping addresses and file offsets (64 KiB on Windows, the page size elsewhere). */
   static allocationGranularity(): number {
-    return native.allocationGranularity();
+    return ALLOCATION_GRANULARITY;
   }
 
   /** Page sizes in bytes, ascending: the base page, then every huge page size the system offers. */
@@ -89,7 +89,7 @@ export class MmapOptions {
       throw new MmapError('EBADF', `file descriptor ${fd} is not open (a closed FileHandle?)`, -osConstants.errno.EBADF);
     }
     checkUint(offset, 'file offset', 'ERR_MMAP_INVALID_OFFSET');
-    const granularity = native.allocationGranularity();
+    const granularity = ALLOCATION_GRANULARITY;
     if (!isMultiple(offset, granularity)) {
       fail('ERR_MMAP_INVALID_OFFSET', `file offset must be a multiple of ${granularity}, got ${offset}`);
     }
@@ -117,7 +117,7 @@ export class MmapOptions {
    */
   withAddress(address: bigint): this {
     checkAddress(address);
-    const pageSize = native.pageSize();
+    const pageSize = PAGE_SIZE;
     if (!isMultiple(address, pageSize)) {
       fail('ERR_MMAP_INVALID_OFFSET', `address must be a multiple of the page size ${pageSize}, got 0x${address.toString(16)}`);
     }
@@ -144,7 +144,7 @@ export class MmapOptions {
    * page size (`ERR_MMAP_INVALID_ALIGNMENT`).
    */
   withAlignment(bytes: number): this {
-    const pageSize = native.pageSize();
+    const pageSize = PAGE_SIZE;
     if (!Number.isSafeInteger(bytes) || bytes < pageSize || (bytes & (bytes - 1)) !== 0) {
       fail('ERR_MMAP_INVALID_ALIGNMENT', `alignment must be a power of two of at least ${pageSize}, got ${String(bytes)}`);
     }
@@ -219,7 +219,7 @@ export class MmapOptions {
     if (native.isOwned(address, this.#size)) {
       fail('ERR_MMAP_INVALID_ADDRESS', `the ${this.#size} bytes at ${hex} belong to a live memmap handle`);
     }
-    return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, native.pageSize()));
+    return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
   }
 
   #state(access: number, pageSize = this.#effectivePageSize()): HandleState {
@@ -242,11 +242,11 @@ export class MmapOptions {
     if (this.#address !== undefined && this.#alignment !== 0) {
       fail('ERR_INVALID_ARG_VALUE', 'withAddress() and withAlignment() both choose the address: give one of them');
     }
-    if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0 && this.#pageSize === native.pageSize()) {
+    if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0 && this.#pageSize === PAGE_SIZE) {
       fail('ERR_MMAP_INVALID_SIZE', `MmapFlags.HUGE_PAGES needs a huge page size, but withPageSize() chose the base page ${this.#pageSize}`);
     }
     const pageSize = this.#effectivePageSize();
-    if (pageSize > native.pageSize() && !isMultiple(this.#size, pageSize)) {
+    if (pageSize > PAGE_SIZE && !isMultiple(this.#size, pageSize)) {
       // The OS would round the mapping up, and unmapping it would then fail.
       fail('ERR_MMAP_INVALID_SIZE', `size must be a multiple of the huge page size ${pageSize}, got ${this.#size}`);
     }
@@ -268,15 +268,15 @@ export class MmapOptions {
 
   /** The huge page size to ask for: 0 for none, or for the system default with HUGE_PAGES. */
   #hugePageSize(): number {
-    return this.#pageSize > native.pageSize() ? this.#pageSize : 0;
+    return this.#pageSize > PAGE_SIZE ? this.#pageSize : 0;
   }
 
   /** The size of the pages the mapping will have. */
   #effectivePageSize(): number {
     const huge = this.#hugePageSize();
     if (huge > 0) return huge;
-    if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0) return native.defaultHugePageSize() || native.pageSize();
-    return native.pageSize();
+    if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0) return native.defaultHugePageSize() || PAGE_SIZE;
+    return PAGE_SIZE;
   }
 
   #checkFileRange(): void {

@@ -40,9 +40,37 @@ export function smapsAt(address: bigint): { fields: Record<string, number>; vmFl
   return null;
 }
 
+/** KiB of the process's areas that carry VmFlag `flag` (for example `lo`, locked). */
+export function kibWithVmFlag(flag: string): number {
+  let total = 0;
+  let size = 0;
+  for (const line of fs.readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
+    const field = /^Size:\s+(\d+) kB$/.exec(line);
+    if (field) size = Number(field[1]);
+    if (line.startsWith('VmFlags:') && line.slice(8).trim().split(/\s+/).includes(flag)) total += size;
+  }
+  return total;
+}
+
 /** How many areas the process has mapped. */
 export function mapCount(): number {
   return fs.readFileSync('/proc/self/maps', 'utf8').trim().split('\n').length;
+}
+
+/**
+ * Whether `run` leaves the process's map count as it found it. V8 maps and
+ * unmaps its own heap pages, and finalizers of earlier tests unmap theirs, so
+ * the collector settles first and the whole run is tried up to three times: a
+ * real leak changes the count every time.
+ */
+export async function leavesMapCount(run: () => void): Promise<boolean> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await collectUntil(() => false, 3);
+    const before = mapCount();
+    run();
+    if (mapCount() === before) return true;
+  }
+  return false;
 }
 
 /** Open file descriptors of this process. */

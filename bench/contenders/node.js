@@ -258,17 +258,18 @@ const cases = {
   },
 
   calls: {
-    memmap({ count }) {
-      const add = generatedAdd().asFunction(0, { args: ['i64', 'i64'], returns: 'i64' });
+    memmap({ count, variant }) {
+      const add = generatedAdd().asFunction(0, { args: [variant, variant], returns: variant });
       return timeCalls(add, count, 1);
     },
-    koffi({ count }) {
+    koffi({ count, variant }) {
       const koffi = require('koffi');
       // koffi 3.3 crashes calling a raw function pointer before it has loaded
       // any library; loading the main program sets it up.
       koffi.load(null);
       const code = generatedAdd();
-      const add = koffi.decode(code.start, koffi.proto('int64_t add(int64_t, int64_t)'));
+      const type = variant === 'i64' ? 'int64_t' : 'int32_t';
+      const add = koffi.decode(code.start, koffi.proto(`${type} add(${type}, ${type})`));
       const result = timeCalls(add, count, 1);
       code.unmap(); // also keeps the code alive, out of the garbage collector's reach, until here
       return result;
@@ -312,20 +313,14 @@ const cases = {
     },
   },
 
-  // Bounds-checked copying accessors (read(), getUint32()) are being added on
-  // another branch; this case measures them against unguarded copies once the
-  // handles have them, and says so until then.
+  // The bounds-checked copying accessors (read(), getUint32()) against
+  // unguarded copies of the same bytes.
   guarded: {
     memmap({ variant, path: file, size, count }) {
       const { MmapOptions } = memmap();
       const fd = fs.openSync(file, 'r');
       const mapping = new MmapOptions(size).withFile(fd).map();
       fs.closeSync(fd);
-      const accessor = variant === 'read' ? 'read' : 'getUint32';
-      if (typeof mapping[accessor] !== 'function') {
-        mapping.unmap();
-        throw new Unsupported(`the handles have no ${accessor}() yet`);
-      }
       const slots = work.randomSlots(count, size / 8 - 1);
       const read =
         variant === 'read'

@@ -18,7 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <unordered_map>
+#include <map>
 #include <vector>
 
 #include "os.h"
@@ -104,6 +104,15 @@ class Registry {
     by_begin_.erase(found);
   }
 
+  // Whether any live range overlaps [begin, begin + size).
+  bool Overlaps(uintptr_t begin, size_t size) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto next = by_begin_.lower_bound(begin + size);
+    if (next == by_begin_.begin()) return false;
+    --next;  // the last range starting below the end
+    return next->second->end.load(std::memory_order_relaxed) > begin;
+  }
+
   // The live range holding `address`, read without locks (signal-safe).
   bool Find(uintptr_t address, uintptr_t* begin, uintptr_t* end, uint32_t* access) const {
     for (const Chunk* chunk = &first_; chunk; chunk = chunk->next.load(std::memory_order_acquire)) {
@@ -133,7 +142,7 @@ class Registry {
   Chunk first_;
   Chunk* last_ = &first_;
   std::vector<Slot*> free_;
-  std::unordered_map<uintptr_t, Slot*> by_begin_;
+  std::map<uintptr_t, Slot*> by_begin_;  // ordered, for Overlaps()
 };
 
 inline Registry registry;
@@ -208,5 +217,9 @@ inline void retrack(uintptr_t begin, uint32_t access) {
   fault_detail::registry.Retrack(begin, access);
 }
 inline void untrack(uintptr_t begin) { fault_detail::registry.Untrack(begin); }
+// Whether a live range overlaps [begin, begin + size).
+inline bool tracked(uintptr_t begin, size_t size) {
+  return fault_detail::registry.Overlaps(begin, size);
+}
 
 }  // namespace memmap::os
