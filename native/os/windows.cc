@@ -15,6 +15,7 @@
 #include <windows.h>
 
 #include <cstdio>
+#include <mutex>
 
 #include "os.h"
 
@@ -159,10 +160,29 @@ uint8_t* place(const MapRequest& request, Place place) {
   return place(nullptr);
 }
 
+// Large pages need SeLockMemoryPrivilege enabled in the process token, not
+// just granted to the account. Where it is not granted, this changes nothing
+// and VirtualAlloc fails with ERROR_PRIVILEGE_NOT_HELD (EPERM).
+void enable_lock_memory_privilege() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    HANDLE token;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES, &token)) return;
+    TOKEN_PRIVILEGES privileges{};
+    privileges.PrivilegeCount = 1;
+    privileges.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+    if (LookupPrivilegeValueW(nullptr, L"SeLockMemoryPrivilege", &privileges.Privileges[0].Luid)) {
+      AdjustTokenPrivileges(token, FALSE, &privileges, 0, nullptr, nullptr);
+    }
+    CloseHandle(token);
+  });
+}
+
 Error map_anonymous(const MapRequest& request, Mapping* out) {
   const bool large = request.flags & kHugePages;
   // Large pages exist only committed, so they cannot be reserved first.
   if (large && request.reserve) return Error{ERROR_NOT_SUPPORTED, "VirtualAlloc"};
+  if (large) enable_lock_memory_privilege();
   const DWORD type = large ? MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES : MEM_RESERVE;
   const DWORD protection = large ? protection_of(request.access, false) : PAGE_NOACCESS;
   const size_t granularity = allocation_granularity();
@@ -224,6 +244,7 @@ Error create_section(const MapRequest& request, HANDLE file, HANDLE* section,
   const DWORD* candidates = (request.flags & kShared) ? kSharedSections : kPrivateSections;
   const uint64_t end = request.offset + request.size;
   const DWORD attributes = (request.flags & kHugePages) ? SEC_COMMIT | SEC_LARGE_PAGES : 0;
+  if (attributes) enable_lock_memory_privilege();
   DWORD error = ERROR_ACCESS_DENIED;
   for (int i = 0; i < 4 && error == ERROR_ACCESS_DENIED; ++i) {
     if (!grants(candidates[i], request.access)) continue;

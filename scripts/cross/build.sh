@@ -36,7 +36,7 @@ case $target in
     x86_64-w64-mingw32-dlltool -d "$NODE_API_HEADERS/def/node_api.def" -y "$import_lib"
     # -static: otherwise the posix-thread MinGW runtime drags in
     # libwinpthread-1.dll, which no Windows machine has.
-    link=(-shared -static -Wl,--strip-all "$import_lib")
+    link=(-shared -static -Wl,--strip-all "$import_lib" -ladvapi32)
     ;;
   linux-x64|linux-arm64)
     if [ "$target" = linux-arm64 ]; then cxx=aarch64-linux-gnu-g++; else cxx=g++; fi
@@ -70,7 +70,7 @@ touch "$obj"
 
 if [ "$target" = win32-x64 ]; then
   # Only DLLs every Windows has may be imported (NODE.EXE is delay-loaded).
-  unexpected=$(x86_64-w64-mingw32-objdump -p "$out" | sed -n 's/.*DLL Name: //p' | grep -viE '^(KERNEL32|msvcrt)\.dll$' || true)
+  unexpected=$(x86_64-w64-mingw32-objdump -p "$out" | sed -n 's/.*DLL Name: //p' | grep -viE '^(KERNEL32|ADVAPI32|msvcrt)\.dll$' || true)
   if [ -n "$unexpected" ]; then echo "build.sh: $out imports $unexpected" >&2; exit 1; fi
 fi
 echo "built $out"
