@@ -4,13 +4,10 @@
 #   scripts/cross/build.sh win32-x64     MinGW-w64, for node.exe (Wine or Windows)
 #   scripts/cross/build.sh linux-arm64   aarch64-linux-gnu g++
 #   scripts/cross/build.sh linux-x64     the host's g++
-# Sources and defines come from binding.gyp. Needs the Node-API headers from
-# scripts/cross/fetch.sh (NODE_API_HEADERS, default .xplat/node-api-headers).
+# Sources and defines come from binding.gyp. Needs what `setup.sh build`
+# installs: the toolchains and the Node-API headers.
 set -euo pipefail
-
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-XPLAT=${XPLAT:-$ROOT/.xplat}
-NODE_API_HEADERS=${NODE_API_HEADERS:-$XPLAT/node-api-headers}
+. "$(dirname "$0")/env.sh"
 target=${1:?usage: build.sh win32-x64|linux-arm64|linux-x64}
 obj=$XPLAT/obj/$target
 out=$ROOT/prebuilds/$target/memmap.node
@@ -50,9 +47,11 @@ case $target in
   *) echo "build.sh: unknown target '$target' (win32-x64, linux-arm64 or linux-x64)" >&2; exit 2 ;;
 esac
 
-# Compiles in parallel; a source whose object is newer than it and than every
-# header is not compiled again.
-newest_header=$(find "$ROOT/native" "$NODE_API_HEADERS/include" -name '*.h' -newer "$obj" 2>/dev/null | head -1 || true)
+# Compiles in parallel. A source whose object is newer than it is compiled
+# again only if a header, binding.gyp or this script changed since the last
+# build.
+newest_header=$(find "$ROOT/native" "$NODE_API_HEADERS/include" "$ROOT/binding.gyp" "$0" \
+                  \( -name '*.h' -o -name binding.gyp -o -name build.sh \) -newer "$obj" | head -1)
 objects=()
 pids=()
 for source in "${sources[@]}"; do

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `npm run test:cross`, and the cross-platform step of .ci/run: builds the
+# addon for every target and runs the project's vitest suite on
+#   win32-x64    node.exe 22 under Wine, MinGW-w64 build
+#   linux-arm64  node 22 under qemu-user, aarch64 g++ build
+# then the packaging test. Ends with one counts line per target and exits
+# non-zero on any failure. Needs root the first time (apt, binfmt_misc).
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ROOT"
+results=$XPLAT/results
+mkdir -p "$results"
+status=0
+timings=()
+stage() { # stage <name> <command...>: runs it, times it, remembers a failure
+  local name=$1 start=$SECONDS
+  shift
+  echo "== $name"
+  "$@" || { echo "== $name FAILED"; status=1; }
+  timings+=("$name $((SECONDS - start))s")
+}
+
+vitest_on() { # vitest_on <target> <node runner>
+  local report=$results/$1.json log=$results/$1.log
+  rm -f "$report"
+  # Only the target's prebuild may load: never a host build/ left behind.
+  PREBUILDS_ONLY=1 "$2" node_modules/vitest/vitest.mjs run --reporter=default \
+    --reporter=json --outputFile.json="${report#"$ROOT"/}" >"$log" 2>&1
+  local rc=$?
+  cat "$log"
+  return $rc
+}
+
+stage setup bash scripts/cross/setup.sh test || exit 1
+stage build bash scripts/prebuild.sh || exit 1
+stage typescript npx tsc -p tsconfig.json || exit 1
+stage win32-x64 vitest_on win32-x64 win_node
+wineserver -w
+stage linux-arm64 vitest_on linux-arm64 arm64_node
+stage package bash scripts/cross/package-test.sh
+
+echo "== summary (${timings[*]})"
+for target in win32-x64 linux-arm64; do
+  node scripts/cross/summary.js "$target" "$results/$target.json" || status=1
+done
+exit $status
