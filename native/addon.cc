@@ -99,6 +99,10 @@ Napi::Value PageSizes(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value DefaultHugePageSize(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(os::default_huge_page_size()));
+}
+
 Napi::Value FreeHugePages(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(os::free_huge_pages(SizeArg(info, 0))));
 }
@@ -147,6 +151,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Function(env, exports, "allocationGranularity",
                                          AllocationGranularity),
       Napi::PropertyDescriptor::Function(env, exports, "pageSizes", PageSizes),
+      Napi::PropertyDescriptor::Function(env, exports, "defaultHugePageSize", DefaultHugePageSize),
       Napi::PropertyDescriptor::Function(env, exports, "freeHugePages", FreeHugePages),
       Napi::PropertyDescriptor::Function(env, exports, "setErrorFactory", SetErrorFactory),
   });

@@ -51,7 +51,10 @@ interface Native {
   pageSize(): number;
   allocationGranularity(): number;
   pageSizes(): number[];
+  defaultHugePageSize(): number;
   freeHugePages(size: number): number;
+  areas(pid: number, start: bigint, end: bigint): import('./areas').NativeArea[];
+  parseProcMaps?(text: string, start: bigint, end: bigint): import('./areas').NativeArea[];
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }
 

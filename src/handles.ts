@@ -14,7 +14,7 @@
  * @packageDocumentation
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { native, NativeMapping } from './binding';
+import type { NativeMapping } from './binding';
 import { fail } from './errors';
 import { Access, Protection, UnsafeMmapFlags } from './flags';
 import { encodeSignature, FunctionSignature, GeneratedFunction } from './function';
@@ -25,6 +25,8 @@ export interface HandleState {
   readonly access: number;
   readonly flags: number;
   readonly unsafeFlags: number;
+  /** The size of the mapping's pages: the base page, or a huge page size. */
+  readonly pageSize: number;
 }
 
 /**
@@ -125,7 +127,7 @@ export abstract class Handle implements Disposable {
    */
   unmap(): void {
     this.#mapping?.unmap();
-    this.end_();
+    this.retire();
   }
 
   /** The same as {@link Handle.unmap}, for `using`. */
@@ -141,12 +143,12 @@ export abstract class Handle implements Disposable {
     const mapping = this.live();
     const raw = { address: mapping.address, size: mapping.size };
     mapping.intoRaw();
-    this.end_();
+    this.retire();
     return raw;
   }
 
   /**
-   * Splits at `at` (a multiple of the page size, 0 < at < size): this handle
+   * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[0, at)` and the returned one holds `[at, size)`. Views of this
    * handle are detached.
    */
@@ -155,7 +157,7 @@ export abstract class Handle implements Disposable {
   }
 
   /**
-   * Splits at `at` (a multiple of the page size, 0 < at < size): this handle
+   * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[at, size)` and the returned one holds `[0, at)`. Views of this
    * handle are detached.
    */
@@ -185,12 +187,13 @@ export abstract class Handle implements Disposable {
       other.constructor !== this.constructor ||
       other.state.access !== this.state.access ||
       other.state.flags !== this.state.flags ||
-      other.state.unsafeFlags !== this.state.unsafeFlags
+      other.state.unsafeFlags !== this.state.unsafeFlags ||
+      other.state.pageSize !== this.state.pageSize
     ) {
       fail('ERR_MMAP_ATTRIBUTE_MISMATCH', 'handles to merge must have the same type, protection and flags');
     }
     mapping.absorb(next);
-    other.end_();
+    other.retire();
     this.forgetViews();
   }
 
@@ -202,21 +205,21 @@ export abstract class Handle implements Disposable {
   /** @internal Ends this handle and gives its mapping to a new one of `Target`. */
   protected handOver<H>(Target: HandleClass<H>, state: HandleState): H {
     const mapping = this.live();
-    this.end_();
+    this.retire();
     return new Target(mapping, state);
   }
 
   /** @internal Drops cached views (they were detached natively). */
   protected forgetViews(): void {}
 
-  private end_(): void {
+  private retire(): void {
     this.#mapping = null;
     this.forgetViews();
   }
 
   private split(at: number, keepLow: boolean): this {
     const mapping = this.live();
-    const pageSize = native.pageSize();
+    const pageSize = this.state.pageSize;
     if (!Number.isSafeInteger(at) || at <= 0 || at >= mapping.size || !isMultiple(at, pageSize)) {
       fail(
         'ERR_MMAP_INVALID_OFFSET',
@@ -319,7 +322,7 @@ export abstract class MappedHandle extends Handle {
   private pageRange(offset: number, length: number | undefined): [number, number] {
     const size = this.live().size;
     const checked = checkRange(offset, length, size);
-    const start = offset - (offset % native.pageSize());
+    const start = offset - (offset % this.state.pageSize);
     return [start, offset + checked - start];
   }
 
@@ -342,7 +345,7 @@ abstract class BytesHandle extends MappedHandle {
    * (`ERR_MMAP_NOT_EXECUTABLE`); once it is unmapped or consumed, the
    * function throws `ERR_MMAP_CLOSED` instead of running.
    */
-  asFunction<S extends FunctionSignature>(offset: number, signature: S): GeneratedFunction<S> {
+  asFunction<const S extends FunctionSignature>(offset: number, signature: S): GeneratedFunction<S> {
     const mapping = this.live();
     if ((this.state.access & Protection.EXECUTE) === 0) {
       fail('ERR_MMAP_NOT_EXECUTABLE', 'asFunction() needs an executable handle: use mapExec() or makeExec()');

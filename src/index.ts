@@ -6,6 +6,8 @@
  * `Reserved*` handles). Every error is an {@link MmapError} with a `code`.
  * @packageDocumentation
  */
+export { MemoryAreas, ShareMode } from './areas';
+export type { MemoryArea } from './areas';
 export { MmapError } from './errors';
 export type { MmapErrorCode } from './errors';
 export { MmapFlags, UnsafeMmapFlags, Protection } from './flags';

@@ -3,6 +3,7 @@
  * @packageDocumentation
  */
 import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 import { MapRequest, native, NativeMapping } from './binding';
 import { fail, MmapError } from './errors';
@@ -63,6 +64,15 @@ export class MmapOptions {
   }
 
   /**
+   * How many huge pages of `pageSize` bytes the system has free right now,
+   * or `null` where it does not say (any platform but Linux).
+   */
+  static freeHugePages(pageSize: number): number | null {
+    const free = native.freeHugePages(checkSize(pageSize, 'page size'));
+    return free < 0 ? null : free;
+  }
+
+  /**
    * Backs the mapping with a file, from `offset` (a multiple of
    * {@link MmapOptions.allocationGranularity}; `ERR_MMAP_INVALID_OFFSET`).
    * The range must lie inside the file (`ERR_MMAP_BEYOND_EOF`): touching a
@@ -73,6 +83,10 @@ export class MmapOptions {
     const fd = typeof file === 'object' && file !== null ? file.fd : file;
     if (typeof fd !== 'number' || !Number.isInteger(fd)) {
       fail('ERR_INVALID_ARG_TYPE', `file must be a file descriptor or a FileHandle, got ${String(file)}`);
+    }
+    if (fd < 0) {
+      // A closed FileHandle reports -1; it must not fall back to anonymous memory.
+      throw new MmapError('EBADF', `file descriptor ${fd} is not open (a closed FileHandle?)`, -osConstants.errno.EBADF);
     }
     checkUint(offset, 'file offset', 'ERR_MMAP_INVALID_OFFSET');
     const granularity = native.allocationGranularity();
@@ -205,11 +219,11 @@ export class MmapOptions {
     if (native.isOwned(address, this.#size)) {
       fail('ERR_MMAP_INVALID_ADDRESS', `the ${this.#size} bytes at ${hex} belong to a live memmap handle`);
     }
-    return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT));
+    return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, native.pageSize()));
   }
 
-  #state(access: number): HandleState {
-    return { access, flags: this.#flags, unsafeFlags: this.#unsafeFlags };
+  #state(access: number, pageSize = this.#effectivePageSize()): HandleState {
+    return { access, flags: this.#flags, unsafeFlags: this.#unsafeFlags, pageSize };
   }
 
   #make<H>(Target: new (mapping: NativeMapping, state: HandleState) => H, access: number, reserve: boolean): H {
@@ -221,6 +235,20 @@ export class MmapOptions {
     const fixed = (this.#unsafeFlags & UnsafeMmapFlags.MAP_FIXED) !== 0;
     if (fixed && this.#address === undefined) {
       fail('ERR_MMAP_MISSING_ADDRESS', 'UnsafeMmapFlags.MAP_FIXED needs withAddress(address)');
+    }
+    if (fixed && this.#alignment !== 0) {
+      fail('ERR_INVALID_ARG_VALUE', 'UnsafeMmapFlags.MAP_FIXED places the mapping exactly: it excludes withAlignment()');
+    }
+    if (this.#address !== undefined && this.#alignment !== 0) {
+      fail('ERR_INVALID_ARG_VALUE', 'withAddress() and withAlignment() both choose the address: give one of them');
+    }
+    if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0 && this.#pageSize === native.pageSize()) {
+      fail('ERR_MMAP_INVALID_SIZE', `MmapFlags.HUGE_PAGES needs a huge page size, but withPageSize() chose the base page ${this.#pageSize}`);
+    }
+    const pageSize = this.#effectivePageSize();
+    if (pageSize > native.pageSize() && !isMultiple(this.#size, pageSize)) {
+      // The OS would round the mapping up, and unmapping it would then fail.
+      fail('ERR_MMAP_INVALID_SIZE', `size must be a multiple of the huge page size ${pageSize}, got ${this.#size}`);
     }
     if (this.#fd !== -1) this.#checkFileRange();
     return {
@@ -241,6 +269,14 @@ export class MmapOptions {
   /** The huge page size to ask for: 0 for none, or for the system default with HUGE_PAGES. */
   #hugePageSize(): number {
     return this.#pageSize > native.pageSize() ? this.#pageSize : 0;
+  }
+
+  /** The size of the pages the mapping will have. */
+  #effectivePageSize(): number {
+    const huge = this.#hugePageSize();
+    if (huge > 0) return huge;
+    if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0) return native.defaultHugePageSize() || native.pageSize();
+    return native.pageSize();
   }
 
   #checkFileRange(): void {

@@ -62,6 +62,8 @@ std::vector<size_t> page_sizes() {
   return result;
 }
 
+size_t default_huge_page_size() { return 0; }
+
 int64_t free_huge_pages(size_t) { return -1; }
 
 }  // namespace memmap::os

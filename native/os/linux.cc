@@ -122,6 +122,17 @@ std::vector<size_t> page_sizes() {
   return sizes;
 }
 
+size_t default_huge_page_size() {
+  FILE* file = fopen("/proc/meminfo", "r");
+  if (!file) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  while (fgets(line, sizeof line, file) && sscanf(line, "Hugepagesize: %llu kB", &kib) != 1) {
+  }
+  fclose(file);
+  return static_cast<size_t>(kib) * 1024;
+}
+
 int64_t free_huge_pages(size_t size) {
   char path[128];
   snprintf(path, sizeof path, "%s/hugepages-%zukB/free_hugepages",

@@ -44,6 +44,8 @@ Error lock_on_fault(uint8_t*, size_t) { return Error{Error::kUnsupported, "mlock
 
 std::vector<size_t> page_sizes() { return {page_size()}; }
 
+size_t default_huge_page_size() { return 0; }
+
 int64_t free_huge_pages(size_t) { return -1; }
 
 }  // namespace memmap::os

@@ -125,6 +125,8 @@ size_t page_size();
 size_t allocation_granularity();
 // Ascending: the base page, then every huge page size the system offers.
 std::vector<size_t> page_sizes();
+// The huge page size MAP_HUGETLB gives without a size, or 0 if none.
+size_t default_huge_page_size();
 // How many free huge pages of `size` the system holds, or -1 if unknown.
 int64_t free_huge_pages(size_t size);
 

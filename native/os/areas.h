@@ -1,0 +1,73 @@
+// The memory areas of a process, as the OS reports them. One implementation per
+// platform: areas_linux.cc (/proc/<pid>/maps), areas_macos.cc (Mach VM
+// regions), areas_freebsd.cc (kinfo_getvmmap), areas_windows.cc
+// (VirtualQueryEx).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "os.h"
+
+namespace memmap::os {
+
+struct Area {
+  uintptr_t start = 0;
+  uintptr_t end = 0;
+  // Where the allocation this area belongs to begins: Windows' AllocationBase,
+  // elsewhere `start` (POSIX kernels do not remember allocations).
+  uintptr_t allocation_base = 0;
+  uint32_t protection = kNone;  // Access bits
+  bool shared = false;
+  // The file, or a pseudo path such as "[heap]", exactly as the OS shows it.
+  std::optional<std::string> path;
+  // For areas backed by a file: the offset into it of `start`. Windows does
+  // not report it and gives the offset into the file view instead.
+  std::optional<uint64_t> offset;
+};
+
+// Why no list came back: a failed OS call, or (Linux) a line of the kernel's
+// listing that this parser does not understand. Never silently a short list.
+struct AreasError {
+  Error os;
+  std::optional<std::string> malformed;  // the line that could not be parsed
+  explicit operator bool() const { return static_cast<bool>(os) || malformed.has_value(); }
+};
+
+// The areas of process `pid` (0: this process) overlapping [start, end), in
+// address order; the first may begin before `start`. A process that does not
+// exist is ESRCH; one we may not inspect is EPERM or EACCES (on Windows the
+// GetLastError() of OpenProcess: ERROR_INVALID_PARAMETER or
+// ERROR_ACCESS_DENIED).
+AreasError list_areas(uint32_t pid, uintptr_t start, uintptr_t end, std::vector<Area>* out);
+
+#if defined(__linux__)
+// The areas in the text of a /proc/<pid>/maps file overlapping [start, end).
+// A pure function, so that tests can feed it lines no live process has.
+AreasError parse_proc_maps(std::string_view text, uintptr_t start, uintptr_t end,
+                           std::vector<Area>* out);
+#endif
+
+// Keeps the areas, reported in address order, that overlap [start, end).
+class AreaFilter {
+ public:
+  AreaFilter(uintptr_t start, uintptr_t end, std::vector<Area>* out)
+      : start_(start), end_(end), out_(out) {}
+
+  // Whether areas after this one may still overlap the range.
+  bool add(Area area) {
+    if (area.start >= end_ || start_ >= end_) return false;
+    if (area.end > start_) out_->push_back(std::move(area));
+    return true;
+  }
+
+ private:
+  uintptr_t start_;
+  uintptr_t end_;
+  std::vector<Area>* out_;
+};
+
+}  // namespace memmap::os

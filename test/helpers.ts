@@ -1,0 +1,82 @@
+// Facts about this process from the kernel's own accounting, for checking
+// what a mapping really is rather than what the library says it is.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export const isLinux = process.platform === 'linux';
+export const onlyLinux = 'needs /proc/self/maps and /proc/self/smaps (Linux only)';
+
+/** The /proc/self/maps line of the area containing `address`. */
+export function areaAt(address: bigint): { start: bigint; end: bigint; perms: string; path: string } | null {
+  for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+    const match = /^([0-9a-f]+)-([0-9a-f]+) (\S{4}) \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (!match) continue;
+    const start = BigInt(`0x${match[1]}`);
+    const end = BigInt(`0x${match[2]}`);
+    if (start <= address && address < end) return { start, end, perms: match[3], path: match[4] };
+  }
+  return null;
+}
+
+/** The /proc/self/smaps fields of the area containing `address` (sizes in KiB, VmFlags as a list). */
+export function smapsAt(address: bigint): { fields: Record<string, number>; vmFlags: string[] } | null {
+  const lines = fs.readFileSync('/proc/self/smaps', 'utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^([0-9a-f]+)-([0-9a-f]+) /.exec(lines[i]);
+    if (!header) continue;
+    const start = BigInt(`0x${header[1]}`);
+    const end = BigInt(`0x${header[2]}`);
+    if (address < start || address >= end) continue;
+    const fields: Record<string, number> = {};
+    let vmFlags: string[] = [];
+    for (let j = i + 1; j < lines.length && !/^[0-9a-f]+-/.test(lines[j]); j++) {
+      const field = /^(\w+):\s+(\d+) kB$/.exec(lines[j]);
+      if (field) fields[field[1]] = Number(field[2]);
+      if (lines[j].startsWith('VmFlags:')) vmFlags = lines[j].slice(8).trim().split(/\s+/);
+    }
+    return { fields, vmFlags };
+  }
+  return null;
+}
+
+/** How many areas the process has mapped. */
+export function mapCount(): number {
+  return fs.readFileSync('/proc/self/maps', 'utf8').trim().split('\n').length;
+}
+
+/** Open file descriptors of this process. */
+export function fdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** Resident set size in bytes, from the kernel. */
+export function rss(): number {
+  return process.memoryUsage.rss();
+}
+
+/** A temporary file of `size` bytes (zeros unless `bytes` says otherwise at the start). */
+export function tempFile(size: number, bytes: ArrayLike<number> = []): { path: string; fd: number; close(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-'));
+  const file = path.join(dir, 'data');
+  const fd = fs.openSync(file, 'w+');
+  fs.ftruncateSync(fd, size);
+  if (bytes.length) fs.writeSync(fd, Buffer.from(Array.from(bytes)), 0, bytes.length, 0);
+  return {
+    path: file,
+    fd,
+    close() {
+      fs.closeSync(fd);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs the collector until `done()` holds, yielding so finalizers (which run on a later tick) get to run. */
+export async function collectUntil(done: () => boolean, rounds = 50): Promise<boolean> {
+  for (let i = 0; i < rounds && !done(); i++) {
+    (globalThis as { gc?: () => void }).gc?.();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return done();
+}

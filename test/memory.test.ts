@@ -1,0 +1,295 @@
+// Issue 3: every flag and advice, checked in the kernel's own accounting
+// (/proc/self/smaps VmFlags and Rss), plus placement, split/merge of
+// reservations, and adopting existing memory.
+import * as fs from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Advice, MmapFlags, MmapOptions, UnsafeMmapFlags } from '../src';
+import { areaAt, isLinux, mapCount, onlyLinux, rss, smapsAt } from './helpers';
+
+const P = MmapOptions.pageSize();
+const MiB = 2 ** 20;
+
+function vmFlags(address: bigint): string[] {
+  return smapsAt(address)!.vmFlags;
+}
+
+describe.skipIf(!isLinux)(`flags in the kernel's accounting (${onlyLinux})`, () => {
+  const cases: [string, number, string][] = [
+    ['NO_RESERVE', MmapFlags.NO_RESERVE, 'nr'],
+    ['NO_CORE_DUMP', MmapFlags.NO_CORE_DUMP, 'dd'],
+    ['LOCKED', MmapFlags.LOCKED, 'lo'],
+    ['TRANSPARENT_HUGE_PAGES', MmapFlags.TRANSPARENT_HUGE_PAGES, 'hg'],
+    ['SEQUENTIAL', MmapFlags.SEQUENTIAL, 'sr'],
+    ['RANDOM_ACCESS', MmapFlags.RANDOM_ACCESS, 'rr'],
+    // Since Linux 6.7 MAP_STACK also marks the area "no huge pages".
+    ['STACK', MmapFlags.STACK, 'nh'],
+  ];
+  for (const [name, flag, vmFlag] of cases) {
+    it(`${name} shows VmFlag ${vmFlag}`, () => {
+      const plain = new MmapOptions(MiB).mapMut();
+      expect(vmFlags(plain.start)).not.toContain(vmFlag);
+      plain.unmap();
+      const mapping = new MmapOptions(MiB).withFlags(flag).mapMut();
+      expect(vmFlags(mapping.start)).toContain(vmFlag);
+      mapping.unmap();
+    });
+  }
+
+  it('POPULATE makes every page resident at once', () => {
+    const plain = new MmapOptions(4 * MiB).mapMut();
+    expect(smapsAt(plain.start)!.fields.Rss).toBe(0);
+    plain.unmap();
+    const mapping = new MmapOptions(4 * MiB).withFlags(MmapFlags.POPULATE).mapMut();
+    expect(smapsAt(mapping.start)!.fields.Rss).toBe(4 * 1024);
+    mapping.unmap();
+  });
+
+  it('WILLNEED and DONTNEED map and leave the pages usable', () => {
+    for (const flag of [MmapFlags.WILLNEED, MmapFlags.DONTNEED]) {
+      const mapping = new MmapOptions(MiB).withFlags(flag).mapMut();
+      mapping.bytes[0] = 1;
+      expect(mapping.bytes[0]).toBe(1);
+      mapping.unmap();
+    }
+  });
+
+  it('a step that fails after mmap (madvise) unmaps before throwing', () => {
+    // Locked pages cannot be dropped: MADV_DONTNEED fails with EINVAL.
+    const maps = mapCount();
+    expect(() => new MmapOptions(MiB).withFlags(MmapFlags.LOCKED | MmapFlags.DONTNEED).mapMut()).toThrow(
+      expect.objectContaining({ code: 'EINVAL', syscall: 'madvise' }),
+    );
+    expect(mapCount()).toBe(maps);
+  });
+});
+
+describe.skipIf(!isLinux)(`huge pages (${onlyLinux})`, () => {
+  const control = '/proc/sys/vm/nr_hugepages';
+  const hugeSize = 2 * MiB;
+  const original = fs.existsSync(control) ? fs.readFileSync(control, 'utf8').trim() : null;
+  let writable = false;
+  try {
+    fs.accessSync(control, fs.constants.W_OK);
+    writable = MmapOptions.pageSizes().includes(hugeSize);
+  } catch {
+    writable = false;
+  }
+  afterAll(() => {
+    if (writable && original !== null) fs.writeFileSync(control, original);
+  });
+
+  it('a size that is not a supported page size is ERR_MMAP_INVALID_SIZE', () => {
+    expect(() => new MmapOptions(hugeSize).withPageSize(4 * MiB + 4096)).toThrow(
+      expect.objectContaining({ code: 'ERR_MMAP_INVALID_SIZE' }),
+    );
+  });
+
+  it('a huge-page mapping must be a whole number of huge pages, and splits only at huge pages', () => {
+    expect(() => new MmapOptions(MiB).withPageSize(hugeSize).mapMut()).toThrow(
+      expect.objectContaining({ code: 'ERR_MMAP_INVALID_SIZE' }),
+    );
+    // A reservation shows the rule without needing reserved huge pages.
+    const reserved = new MmapOptions(2 * hugeSize).withPageSize(hugeSize).reserveNone();
+    expect(() => reserved.splitOff(P)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_INVALID_OFFSET' }));
+    reserved.splitOff(hugeSize).unmap();
+    reserved.unmap();
+  });
+
+  it('the base page size means ordinary pages, not the default huge page', () => {
+    const mapping = new MmapOptions(MiB).withPageSize(P).mapMut();
+    expect(smapsAt(mapping.start)!.fields.KernelPageSize).toBe(P / 1024);
+    mapping.unmap();
+  });
+
+  it.skipIf(!writable)(`2 MiB pages: ENOMEM with none reserved, then real huge pages (needs a writable ${control})`, () => {
+    fs.writeFileSync(control, '0');
+    expect(() => new MmapOptions(hugeSize).withPageSize(hugeSize).mapMut()).toThrow(
+      expect.objectContaining({ code: 'ENOMEM' }),
+    );
+    fs.writeFileSync(control, '4');
+    if (Number(fs.readFileSync(control, 'utf8')) < 1) {
+      console.log('skipped: the kernel could not reserve a 2 MiB huge page');
+      return;
+    }
+    const mapping = new MmapOptions(hugeSize).withPageSize(hugeSize).mapMut();
+    mapping.bytes[hugeSize - 1] = 1;
+    const smaps = smapsAt(mapping.start)!;
+    expect(smaps.fields.KernelPageSize).toBe(2048);
+    expect(smaps.vmFlags).toContain('ht');
+    mapping.unmap();
+    const byFlag = new MmapOptions(hugeSize).withFlags(MmapFlags.HUGE_PAGES).mapMut();
+    expect(smapsAt(byFlag.start)!.vmFlags).toContain('ht');
+    byFlag.unmap();
+  });
+});
+
+describe('operations on a live mapping', () => {
+  it.skipIf(!isLinux)(`lock, unlock and lockOnFault show in VmFlags (${onlyLinux})`, () => {
+    const mapping = new MmapOptions(4 * P).mapMut();
+    mapping.lock(P, P);
+    expect(vmFlags(mapping.start + BigInt(P))).toContain('lo');
+    expect(vmFlags(mapping.start)).not.toContain('lo');
+    mapping.unlock(P, P);
+    expect(vmFlags(mapping.start + BigInt(P))).not.toContain('lo');
+    mapping.lockOnFault();
+    expect(vmFlags(mapping.start)).toEqual(expect.arrayContaining(['lo', 'lf']));
+    mapping.unlock();
+    mapping.unmap();
+  });
+
+  it.skipIf(!isLinux)(`advice reaches the kernel (${onlyLinux})`, () => {
+    const shown: [Advice, string, Advice][] = [
+      ['random', 'rr', 'normal'],
+      ['sequential', 'sr', 'normal'],
+      ['hugePage', 'hg', 'noHugePage'],
+      ['noHugePage', 'nh', 'hugePage'],
+      ['dontFork', 'dc', 'doFork'],
+      ['dontDump', 'dd', 'doDump'],
+      ['mergeable', 'mg', 'unmergeable'],
+    ];
+    const mapping = new MmapOptions(4 * P).mapMut();
+    for (const [advice, vmFlag, undo] of shown) {
+      mapping.advise(advice);
+      expect(vmFlags(mapping.start), advice).toContain(vmFlag);
+      mapping.advise(undo);
+      expect(vmFlags(mapping.start), undo).not.toContain(vmFlag);
+    }
+    for (const advice of ['willNeed', 'free', 'cold', 'pageOut'] as Advice[]) mapping.advise(advice);
+    mapping.unmap();
+  });
+
+  it('dontNeed on private anonymous memory reads back zeros', () => {
+    const mapping = new MmapOptions(2 * P).mapMut();
+    mapping.bytes.fill(7);
+    mapping.advise('dontNeed', 0, P);
+    expect(mapping.bytes[0]).toBe(0);
+    expect(mapping.bytes[P]).toBe(7);
+    mapping.unmap();
+  });
+
+  it('remove on shared anonymous memory frees it; the kernel refuses it on private memory', () => {
+    const shared = new MmapOptions(P).withFlags(MmapFlags.SHARED).mapMut();
+    shared.bytes[0] = 3;
+    shared.advise('remove');
+    expect(shared.bytes[0]).toBe(0);
+    shared.unmap();
+    const priv = new MmapOptions(P).mapMut();
+    expect(() => priv.advise('remove')).toThrow(expect.objectContaining({ code: 'EINVAL' }));
+    priv.unmap();
+  });
+
+  it('advice names are checked; ranges default to the whole handle and are bounds-checked', () => {
+    const mapping = new MmapOptions(2 * P).mapMut();
+    expect(() => mapping.advise('later' as Advice)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }));
+    expect(() => mapping.advise('normal', P, P + 1)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_OUT_OF_BOUNDS' }));
+    mapping.advise('normal', 1, 1);
+    mapping.flushIcache();
+    mapping.unmap();
+  });
+});
+
+describe('placement', () => {
+  it('withAddress is a hint: a free address is honoured', () => {
+    const probe = new MmapOptions(4 * P).mapNone();
+    const address = probe.start;
+    probe.unmap();
+    const mapping = new MmapOptions(4 * P).withAddress(address).mapMut();
+    expect(mapping.start).toBe(address);
+    mapping.unmap();
+  });
+
+  it('MAP_FIXED places the mapping exactly, replacing what was there', () => {
+    const first = new MmapOptions(P).mapMut();
+    first.bytes[0] = 9;
+    const raw = first.intoRaw();
+    const fixed = new MmapOptions(P).withAddress(raw.address).withUnsafeFlags(UnsafeMmapFlags.MAP_FIXED).mapMut();
+    expect(fixed.start).toBe(raw.address);
+    expect(fixed.bytes[0]).toBe(0);
+    fixed.unmap();
+  });
+
+  it('withAlignment gives an aligned start and leaks no reservation', () => {
+    const maps = isLinux ? mapCount() : 0;
+    for (const alignment of [64 * 1024, 2 * MiB, 64 * MiB]) {
+      const mapping = new MmapOptions(3 * P).withAlignment(alignment).mapMut();
+      expect(mapping.start % BigInt(alignment)).toBe(0n);
+      mapping.bytes[3 * P - 1] = 1;
+      mapping.unmap();
+    }
+    if (isLinux) expect(mapCount()).toBe(maps);
+  });
+});
+
+describe('sparse reservations', () => {
+  it('reserve 64 GiB, commit pages one at a time, unmap pieces independently', () => {
+    const before = rss();
+    const rest = new MmapOptions(64 * 2 ** 30).reserveMut();
+    const pieces = [];
+    for (let i = 0; i < 16; i++) {
+      const page = rest.splitTo(P).commit();
+      page.bytes[0] = i + 1;
+      pieces.push(page);
+    }
+    expect(pieces.map((piece) => piece.bytes[0])).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(pieces[1].start).toBe(pieces[0].end);
+    expect(rest.start).toBe(pieces[15].end);
+    expect(rss() - before).toBeLessThan(8 * MiB);
+    const gone = pieces[3].start;
+    pieces[3].unmap();
+    if (isLinux) expect(areaAt(gone)).toBeNull();
+    expect(pieces[2].bytes[0]).toBe(3);
+    expect(pieces[4].bytes[0]).toBe(5);
+    for (const piece of pieces) piece.unmap();
+    rest.unmap();
+  });
+
+  it('merged reservations commit as one', () => {
+    const low = new MmapOptions(4 * P).reserveMut();
+    const high = low.splitOff(2 * P);
+    low.merge(high);
+    const whole = low.commit();
+    expect(whole.size).toBe(4 * P);
+    whole.bytes[4 * P - 1] = 1;
+    whole.unmap();
+  });
+
+  it('merging handles of different protection or type fails, leaving both usable', () => {
+    const low = new MmapOptions(2 * P).mapMut();
+    const high = low.splitOff(P).makeReadOnly();
+    expect(() => low.merge(high as never)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_ATTRIBUTE_MISMATCH' }));
+    const highMut = high.makeMut();
+    const flagged = new MmapOptions(P).withFlags(MmapFlags.NO_CORE_DUMP).mapMut();
+    expect(() => low.merge(flagged)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_MUST_BE_ADJACENT' }));
+    low.merge(highMut);
+    expect(low.size).toBe(2 * P);
+    low.unmap();
+    flagged.unmap();
+  });
+});
+
+describe('adopting existing memory', () => {
+  it('refuses without an address, for unmapped ranges, and for ranges a live handle owns', () => {
+    expect(() => new MmapOptions(P).mapFromExisting()).toThrow(expect.objectContaining({ code: 'ERR_MMAP_MISSING_ADDRESS' }));
+    const owned = new MmapOptions(2 * P).mapMut();
+    expect(() => new MmapOptions(P).withAddress(owned.start + BigInt(P)).mapFromExisting()).toThrow(
+      expect.objectContaining({ code: 'ERR_MMAP_INVALID_ADDRESS' }),
+    );
+    const raw = owned.intoRaw();
+    const firstHalf = new MmapOptions(P).withAddress(raw.address).mapFromExisting();
+    const secondHalf = new MmapOptions(P).withAddress(raw.address + BigInt(P)).mapFromExisting();
+    secondHalf.unmap();
+    // Now only partly mapped.
+    expect(() => new MmapOptions(2 * P).withAddress(raw.address).mapFromExisting()).toThrow(
+      expect.objectContaining({ code: 'ERR_MMAP_INVALID_ADDRESS' }),
+    );
+    firstHalf.unmap();
+  });
+
+  it('the flags travel through splits and makeX(): JIT survives a split', () => {
+    const jit = new MmapOptions(2 * P).withUnsafeFlags(UnsafeMmapFlags.JIT).mapMut();
+    const piece = jit.splitOff(P);
+    const rwx = piece.makeExecMut();
+    rwx.unmap();
+    jit.makeReadOnly().makeExecMut().unmap();
+  });
+});
