@@ -479,9 +479,12 @@ size_t page_size() { return system_info().dwPageSize; }
 
 size_t allocation_granularity() { return system_info().dwAllocationGranularity; }
 
+// Windows has one large page size (2 MiB on x64), or none.
+size_t default_huge_page_size() { return GetLargePageMinimum(); }
+
 std::vector<size_t> page_sizes() {
   std::vector<size_t> sizes{page_size()};
-  if (size_t large = GetLargePageMinimum()) sizes.push_back(large);
+  if (size_t large = default_huge_page_size()) sizes.push_back(large);
   return sizes;
 }
 
