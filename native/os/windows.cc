@@ -5,7 +5,8 @@
 // UnmapViewOfFile take the whole of what VirtualAlloc or MapViewOfFileEx
 // made. So pieces of one allocation share an Allocation; a piece that goes
 // early only gives up its pages (decommitted, or made inaccessible in a view),
-// and the last one releases the address range.
+// and the address range is released once every byte has been unmapped. A
+// piece that leaves without unmap() (intoRaw) keeps the range mapped.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -30,6 +31,9 @@ struct Allocation {
   // False for pages adopted from part of someone else's allocation: those are
   // given up piece by piece, and the allocation itself is left alone.
   bool owns_base;
+  // Bytes of the mapping no unmap() has given up yet; 0 until map() succeeds,
+  // so that a failing map() releases what it made.
+  size_t live_bytes = 0;
   // A private file view: writable pages are PAGE_WRITECOPY.
   bool copy_on_write = false;
   // MmapFlags, applied again by commit().
@@ -45,7 +49,7 @@ struct Allocation {
   Allocation& operator=(const Allocation&) = delete;
 
   ~Allocation() {
-    if (owns_base) {
+    if (owns_base && live_bytes == 0) {
       if (kind == Kind::kAnonymous) {
         VirtualFree(base, 0, MEM_RELEASE);
       } else {
@@ -178,6 +182,37 @@ void enable_lock_memory_privilege() {
   });
 }
 
+// The size of the allocation made at `base`: its regions, up to the first free one.
+size_t allocation_extent(uint8_t* base) {
+  size_t extent = 0;
+  MEMORY_BASIC_INFORMATION info;
+  while (VirtualQuery(base + extent, &info, sizeof info) && info.AllocationBase == base &&
+         info.State != MEM_FREE) {
+    extent += info.RegionSize;
+  }
+  return extent;
+}
+
+// MAP_FIXED over memory already there. Windows cannot map over an
+// allocation, but it can take over pages of one VirtualAlloc allocation:
+// decommitted and committed again, they read as zeroes, as after
+// mmap(MAP_FIXED). Over anything else (a view, several allocations) the
+// request fails and what is there stays.
+Error take_over(const MapRequest& request, AllocationRef* allocation) {
+  auto* start = reinterpret_cast<uint8_t*>(request.address);
+  MEMORY_BASIC_INFORMATION info;
+  if (!VirtualQuery(start, &info, sizeof info) || info.Type != MEM_PRIVATE) {
+    return Error{ERROR_INVALID_ADDRESS, "VirtualAlloc"};
+  }
+  auto* base = static_cast<uint8_t*>(info.AllocationBase);
+  if (start + request.size > base + allocation_extent(base)) {
+    return Error{ERROR_INVALID_ADDRESS, "VirtualAlloc"};
+  }
+  if (!VirtualFree(start, request.size, MEM_DECOMMIT)) return fail("VirtualFree");
+  *allocation = adopt(start, request.size);
+  return {};
+}
+
 Error map_anonymous(const MapRequest& request, Mapping* out) {
   const bool large = request.flags & kHugePages;
   // Large pages exist only committed, so they cannot be reserved first.
@@ -194,11 +229,18 @@ Error map_anonymous(const MapRequest& request, Mapping* out) {
     void* reserved = VirtualAlloc(reinterpret_cast<void*>(base), head + request.size, type, protection);
     return reserved ? static_cast<uint8_t*>(reserved) + head : nullptr;
   });
-  if (!start) return fail("VirtualAlloc");
-  auto allocation = std::make_shared<Allocation>(
-      Allocation::Kind::kAnonymous,
-      reinterpret_cast<uint8_t*>(round_down(reinterpret_cast<uintptr_t>(start), granularity)),
-      true);
+  AllocationRef allocation;
+  if (start) {
+    allocation = std::make_shared<Allocation>(
+        Allocation::Kind::kAnonymous,
+        reinterpret_cast<uint8_t*>(round_down(reinterpret_cast<uintptr_t>(start), granularity)),
+        true);
+  } else if (request.fixed && !large && GetLastError() == ERROR_INVALID_ADDRESS) {
+    if (Error error = take_over(request, &allocation)) return error;
+    start = reinterpret_cast<uint8_t*>(request.address);
+  } else {
+    return fail("VirtualAlloc");
+  }
   allocation->flags = request.flags;
   if (!request.reserve) {
     if (!large && !VirtualAlloc(start, request.size, MEM_COMMIT,
@@ -207,6 +249,7 @@ Error map_anonymous(const MapRequest& request, Mapping* out) {
     }
     if (Error error = after_commit(start, request.size, request.flags)) return error;
   }
+  allocation->live_bytes = request.size;
   *out = Mapping{start, request.size, std::move(allocation)};
   return {};
 }
@@ -295,20 +338,11 @@ Error map_file(const MapRequest& request, Mapping* out) {
   if (!request.reserve) {
     if (Error error = after_commit(start, request.size, request.flags)) return error;
   }
+  allocation->live_bytes = request.size;
   *out = Mapping{start, request.size, std::move(allocation)};
   return {};
 }
 
-// The pages of the allocation that [address, ...) lies in, from its base.
-size_t allocation_extent(uint8_t* base) {
-  size_t extent = 0;
-  MEMORY_BASIC_INFORMATION info;
-  while (VirtualQuery(base + extent, &info, sizeof info) && info.AllocationBase == base &&
-         info.State != MEM_FREE) {
-    extent += info.RegionSize;
-  }
-  return extent;
-}
 
 }  // namespace
 
@@ -338,14 +372,17 @@ AllocationRef adopt(uint8_t* address, size_t size) {
   VirtualQuery(address, &info, sizeof info);
   auto* base = static_cast<uint8_t*>(info.AllocationBase);
   bool whole = base == address && allocation_extent(base) == size;
-  return std::make_shared<Allocation>(
-      info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView,
-      base, whole);
+  auto allocation = std::make_shared<Allocation>(
+      info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView, base,
+      whole);
+  allocation->live_bytes = size;
+  return allocation;
 }
 
 bool mergeable(const AllocationRef& a, const AllocationRef& b) { return a == b; }
 
 Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
+  allocation->live_bytes -= size;
   if (allocation->kind == Allocation::Kind::kAnonymous) {
     if (!VirtualFree(address, size, MEM_DECOMMIT)) return fail("VirtualFree");
   } else {
@@ -419,6 +456,10 @@ Error advise(uint8_t* address, size_t size, Advice advice) {
   if (!VirtualQuery(address, &info, sizeof info)) return fail("VirtualQuery");
   const bool anonymous = info.Type == MEM_PRIVATE;
   switch (advice) {
+    case Advice::kNormal:
+      // Windows keeps no access-pattern advice: memory is always as if
+      // advised normal.
+      return {};
     case Advice::kWillNeed:
       prefetch(address, size);
       return {};
