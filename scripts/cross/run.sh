@@ -13,11 +13,13 @@ mkdir -p "$results"
 status=0
 timings=()
 stage() { # stage <name> <command...>: runs it, times it, remembers a failure
-  local name=$1 start=$SECONDS
+  local name=$1 start=$SECONDS rc=0
   shift
   echo "== $name"
-  "$@" || { echo "== $name FAILED"; status=1; }
+  "$@" || rc=$?
+  if (( rc )); then echo "== $name FAILED"; status=1; fi
   timings+=("$name $((SECONDS - start))s")
+  return $rc
 }
 
 # Tests see which emulator runs them in MEMMAP_TEST_EMULATOR (wine or
