@@ -316,10 +316,10 @@ Error map_file(const MapRequest& request, Mapping* out) {
                                                  static_cast<DWORD>(request.offset),
                                                  request.size, at));
   });
-  Error error = start ? Error{} : fail("MapViewOfFileEx");
+  DWORD map_error = GetLastError();
   // The view holds the section open for as long as it exists.
   CloseHandle(section);
-  if (error) return error;
+  if (!start) return Error{static_cast<int>(map_error), "MapViewOfFileEx"};
 
   auto allocation = std::make_shared<Allocation>(Allocation::Kind::kView, start, true);
   allocation->copy_on_write = !(request.flags & kShared);
