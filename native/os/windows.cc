@@ -1,0 +1,612 @@
+// The OS layer on Windows: VirtualAlloc for anonymous memory, sections and
+// views for files.
+//
+// Windows cannot split an allocation: VirtualFree(MEM_RELEASE) and
+// UnmapViewOfFile take the whole of what VirtualAlloc or MapViewOfFileEx
+// made. So pieces of one allocation share an Allocation; a piece that goes
+// early only gives up its pages (decommitted, or made inaccessible in a view),
+// and the address range is released once every byte has been unmapped. A
+// piece that leaves without unmap() (intoRaw) keeps the range mapped.
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#ifndef NOMINMAX
+#define NOMINMAX
+#endif
+#include <windows.h>
+
+#include <cstdio>
+#include <mutex>
+
+#include "os.h"
+
+namespace memmap::os {
+
+struct Allocation {
+  enum class Kind { kAnonymous, kView };
+
+  Kind kind;
+  // What MEM_RELEASE or UnmapViewOfFile takes.
+  uint8_t* base;
+  // False for pages adopted from part of someone else's allocation: those are
+  // given up piece by piece, and the allocation itself is left alone.
+  bool owns_base;
+  // Bytes of the mapping no unmap() has given up yet; 0 until map() succeeds,
+  // so that a failing map() releases what it made.
+  size_t live_bytes = 0;
+  // A private file view: writable pages are PAGE_WRITECOPY.
+  bool copy_on_write = false;
+  // MmapFlags, applied again by commit().
+  uint32_t flags = 0;
+  // A shared writable view keeps its own handle of the file, for the
+  // FlushFileBuffers that makes flush() durable after the caller's descriptor
+  // is closed.
+  HANDLE file = nullptr;
+
+  Allocation(Kind kind, uint8_t* base, bool owns_base)
+      : kind(kind), base(base), owns_base(owns_base) {}
+  Allocation(const Allocation&) = delete;
+  Allocation& operator=(const Allocation&) = delete;
+
+  ~Allocation() {
+    if (owns_base && live_bytes == 0) {
+      if (kind == Kind::kAnonymous) {
+        VirtualFree(base, 0, MEM_RELEASE);
+      } else {
+        UnmapViewOfFile(base);
+      }
+    }
+    if (file) CloseHandle(file);
+  }
+};
+
+namespace {
+
+Error fail(const char* syscall) {
+  return Error{static_cast<int>(GetLastError()), syscall};
+}
+
+uintptr_t round_down(uintptr_t value, size_t multiple) {
+  return value - value % multiple;
+}
+
+const SYSTEM_INFO& system_info() {
+  static const SYSTEM_INFO info = [] {
+    SYSTEM_INFO value;
+    GetSystemInfo(&value);
+    return value;
+  }();
+  return info;
+}
+
+// Functions newer than the oldest Windows (or Wine) we run on, looked up when
+// first needed; null where the system lacks them.
+template <typename Function>
+Function kernel32_function(const char* name) {
+  FARPROC address = GetProcAddress(GetModuleHandleW(L"kernel32.dll"), name);
+  return reinterpret_cast<Function>(reinterpret_cast<void*>(address));
+}
+
+struct MemoryRange {  // WIN32_MEMORY_RANGE_ENTRY
+  void* address;
+  SIZE_T size;
+};
+using PrefetchVirtualMemoryFunction = BOOL(WINAPI*)(HANDLE, ULONG_PTR, MemoryRange*, ULONG);
+using DiscardVirtualMemoryFunction = DWORD(WINAPI*)(void*, SIZE_T);
+
+// Windows 8+. The pages fault in on first touch anyway, so where it is
+// missing nothing is lost but time.
+void prefetch(uint8_t* address, size_t size) {
+  static const auto prefetch_virtual_memory =
+      kernel32_function<PrefetchVirtualMemoryFunction>("PrefetchVirtualMemory");
+  if (!prefetch_virtual_memory) return;
+  MemoryRange range{address, size};
+  prefetch_virtual_memory(GetCurrentProcess(), 1, &range, 0);
+}
+
+// The contents may go: DiscardVirtualMemory (Windows 8.1+) drops them at
+// once, MEM_RESET when the system next needs the memory.
+Error discard(uint8_t* address, size_t size) {
+  static const auto discard_virtual_memory =
+      kernel32_function<DiscardVirtualMemoryFunction>("DiscardVirtualMemory");
+  if (discard_virtual_memory && discard_virtual_memory(address, size) == ERROR_SUCCESS) return {};
+  if (!VirtualAlloc(address, size, MEM_RESET, PAGE_NOACCESS)) return fail("VirtualAlloc");
+  return {};
+}
+
+DWORD protection_of(uint32_t access, bool copy_on_write) {
+  bool read = access & kRead, write = access & kWrite, exec = access & kExec;
+  if (write) {
+    if (copy_on_write) return exec ? PAGE_EXECUTE_WRITECOPY : PAGE_WRITECOPY;
+    return exec ? PAGE_EXECUTE_READWRITE : PAGE_READWRITE;
+  }
+  if (exec) return read ? PAGE_EXECUTE_READ : PAGE_EXECUTE;
+  return read ? PAGE_READONLY : PAGE_NOACCESS;
+}
+
+// What MmapFlags ask for once pages are committed. Flags without a Windows
+// counterpart (NO_RESERVE, STACK, NO_CORE_DUMP, the madvise hints other than
+// WILLNEED) are no-ops.
+Error after_commit(uint8_t* address, size_t size, uint32_t flags) {
+  if ((flags & kLocked) && !VirtualLock(address, size)) return fail("VirtualLock");
+  if (flags & (kPopulate | kWillNeed)) prefetch(address, size);
+  return {};
+}
+
+// Finds room for `size` bytes at a multiple of `alignment` and calls
+// place(address) there. Another thread may take the room between finding and
+// placing, so a lost race is retried.
+template <typename Place>
+uint8_t* place_aligned(size_t size, size_t alignment, Place place) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    void* room = VirtualAlloc(nullptr, size + alignment, MEM_RESERVE, PAGE_NOACCESS);
+    if (!room) return nullptr;
+    uintptr_t aligned = round_down(reinterpret_cast<uintptr_t>(room) + alignment - 1, alignment);
+    VirtualFree(room, 0, MEM_RELEASE);
+    if (uint8_t* placed = place(reinterpret_cast<uint8_t*>(aligned))) return placed;
+    if (GetLastError() != ERROR_INVALID_ADDRESS) return nullptr;
+  }
+  return nullptr;
+}
+
+// Calls place(address) where the request wants the mapping: at an aligned
+// address, exactly at its address, at its address as a hint, or anywhere.
+// place() returns the start of the mapping, or null with GetLastError() set.
+template <typename Place>
+uint8_t* place(const MapRequest& request, Place place) {
+  if (request.alignment > allocation_granularity()) {
+    return place_aligned(request.size, request.alignment, place);
+  }
+  if (request.address) {
+    uint8_t* placed = place(reinterpret_cast<uint8_t*>(request.address));
+    if (placed || request.fixed) return placed;
+  }
+  return place(nullptr);
+}
+
+// Large pages need SeLockMemoryPrivilege enabled in the process token, not
+// just granted to the account. Where it is not granted, this changes nothing
+// and VirtualAlloc fails with ERROR_PRIVILEGE_NOT_HELD (EPERM).
+void enable_lock_memory_privilege() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    HANDLE token;
+    if (!OpenProcessToken(GetCurrentProcess(), TOKEN_ADJUST_PRIVILEGES, &token)) return;
+    TOKEN_PRIVILEGES privileges{};
+    privileges.PrivilegeCount = 1;
+    privileges.Privileges[0].Attributes = SE_PRIVILEGE_ENABLED;
+    if (LookupPrivilegeValueW(nullptr, L"SeLockMemoryPrivilege", &privileges.Privileges[0].Luid)) {
+      AdjustTokenPrivileges(token, FALSE, &privileges, 0, nullptr, nullptr);
+    }
+    CloseHandle(token);
+  });
+}
+
+// The size of the allocation made at `base`: its regions, up to the first free one.
+size_t allocation_extent(uint8_t* base) {
+  size_t extent = 0;
+  MEMORY_BASIC_INFORMATION info;
+  while (VirtualQuery(base + extent, &info, sizeof info) && info.AllocationBase == base &&
+         info.State != MEM_FREE) {
+    extent += info.RegionSize;
+  }
+  return extent;
+}
+
+// MAP_FIXED over memory already there. Windows cannot map over an
+// allocation, but it can take over pages of one VirtualAlloc allocation:
+// decommitted and committed again, they read as zeroes, as after
+// mmap(MAP_FIXED). Over anything else (a view, several allocations) the
+// request fails and what is there stays.
+Error take_over(const MapRequest& request, AllocationRef* allocation) {
+  auto* start = reinterpret_cast<uint8_t*>(request.address);
+  MEMORY_BASIC_INFORMATION info;
+  if (!VirtualQuery(start, &info, sizeof info) || info.Type != MEM_PRIVATE) {
+    return Error{ERROR_INVALID_ADDRESS, "VirtualAlloc"};
+  }
+  auto* base = static_cast<uint8_t*>(info.AllocationBase);
+  if (start + request.size > base + allocation_extent(base)) {
+    return Error{ERROR_INVALID_ADDRESS, "VirtualAlloc"};
+  }
+  if (!VirtualFree(start, request.size, MEM_DECOMMIT)) return fail("VirtualFree");
+  *allocation = adopt(start, request.size);
+  return {};
+}
+
+Error map_anonymous(const MapRequest& request, Mapping* out) {
+  const bool large = request.flags & kHugePages;
+  // Large pages exist only committed, so they cannot be reserved first.
+  if (large && request.reserve) return Error{ERROR_NOT_SUPPORTED, "VirtualAlloc"};
+  if (large) enable_lock_memory_privilege();
+  const DWORD type = large ? MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES : MEM_RESERVE;
+  const DWORD protection = large ? protection_of(request.access, false) : PAGE_NOACCESS;
+  const size_t granularity = allocation_granularity();
+  // A reservation starts at a multiple of the granularity; one asked for at a
+  // page in between covers the pages before it too, which stay reserved.
+  uint8_t* start = place(request, [&](uint8_t* at) -> uint8_t* {
+    uintptr_t base = round_down(reinterpret_cast<uintptr_t>(at), granularity);
+    size_t head = reinterpret_cast<uintptr_t>(at) - base;
+    void* reserved = VirtualAlloc(reinterpret_cast<void*>(base), head + request.size, type, protection);
+    return reserved ? static_cast<uint8_t*>(reserved) + head : nullptr;
+  });
+  AllocationRef allocation;
+  if (start) {
+    allocation = std::make_shared<Allocation>(
+        Allocation::Kind::kAnonymous,
+        reinterpret_cast<uint8_t*>(round_down(reinterpret_cast<uintptr_t>(start), granularity)),
+        true);
+  } else if (request.fixed && !large && GetLastError() == ERROR_INVALID_ADDRESS) {
+    if (Error error = take_over(request, &allocation)) return error;
+    start = reinterpret_cast<uint8_t*>(request.address);
+  } else {
+    return fail("VirtualAlloc");
+  }
+  allocation->flags = request.flags;
+  if (!request.reserve) {
+    if (!large && !VirtualAlloc(start, request.size, MEM_COMMIT,
+                                protection_of(request.access, false))) {
+      return fail("VirtualAlloc");
+    }
+    if (Error error = after_commit(start, request.size, request.flags)) return error;
+  }
+  allocation->live_bytes = request.size;
+  *out = Mapping{start, request.size, std::move(allocation)};
+  return {};
+}
+
+// The view's access for a section's protection: the most the section allows,
+// so that protect() can later go as far as mprotect could on POSIX.
+DWORD view_access_of(DWORD section_protection) {
+  switch (section_protection) {
+    case PAGE_EXECUTE_READWRITE: return FILE_MAP_WRITE | FILE_MAP_EXECUTE;
+    case PAGE_READWRITE: return FILE_MAP_WRITE;
+    case PAGE_EXECUTE_WRITECOPY: return FILE_MAP_COPY | FILE_MAP_EXECUTE;
+    case PAGE_WRITECOPY: return FILE_MAP_COPY;
+    case PAGE_EXECUTE_READ: return FILE_MAP_READ | FILE_MAP_EXECUTE;
+    default: return FILE_MAP_READ;
+  }
+}
+
+bool grants(DWORD section_protection, uint32_t access) {
+  DWORD view = view_access_of(section_protection);
+  bool writable = view & (FILE_MAP_WRITE | FILE_MAP_COPY);
+  return (!(access & kWrite) || writable) &&
+         (!(access & kExec) || (view & FILE_MAP_EXECUTE));
+}
+
+// A section over the first offset + size bytes of the file, with the widest
+// protection its handle's access allows among those that grant `access`.
+// mprotect(2) lets a mapping go up to what the descriptor was opened for;
+// the section's protection is the ceiling here, so it is chosen generously.
+Error create_section(const MapRequest& request, HANDLE file, HANDLE* section,
+                     DWORD* section_protection) {
+  static const DWORD kSharedSections[] = {PAGE_EXECUTE_READWRITE, PAGE_READWRITE,
+                                          PAGE_EXECUTE_READ, PAGE_READONLY};
+  static const DWORD kPrivateSections[] = {PAGE_EXECUTE_WRITECOPY, PAGE_WRITECOPY,
+                                           PAGE_EXECUTE_READ, PAGE_READONLY};
+  const DWORD* candidates = (request.flags & kShared) ? kSharedSections : kPrivateSections;
+  const uint64_t end = request.offset + request.size;
+  const DWORD attributes = (request.flags & kHugePages) ? SEC_COMMIT | SEC_LARGE_PAGES : 0;
+  if (attributes) enable_lock_memory_privilege();
+  DWORD error = ERROR_ACCESS_DENIED;
+  for (int i = 0; i < 4 && error == ERROR_ACCESS_DENIED; ++i) {
+    if (!grants(candidates[i], request.access)) continue;
+    *section = CreateFileMappingW(file, nullptr, candidates[i] | attributes,
+                                  static_cast<DWORD>(end >> 32), static_cast<DWORD>(end),
+                                  nullptr);
+    if (*section) {
+      *section_protection = candidates[i];
+      return {};
+    }
+    error = GetLastError();
+  }
+  return Error{static_cast<int>(error), "CreateFileMapping"};
+}
+
+Error map_file(const MapRequest& request, Mapping* out) {
+  HANDLE file = reinterpret_cast<HANDLE>(request.file);
+  HANDLE section = nullptr;
+  DWORD section_protection = 0;
+  if (Error error = create_section(request, file, &section, &section_protection)) return error;
+  DWORD view_access = view_access_of(section_protection);
+  if (request.flags & kHugePages) view_access |= FILE_MAP_LARGE_PAGES;
+  uint8_t* start = place(request, [&](uint8_t* at) {
+    return static_cast<uint8_t*>(MapViewOfFileEx(section, view_access,
+                                                 static_cast<DWORD>(request.offset >> 32),
+                                                 static_cast<DWORD>(request.offset),
+                                                 request.size, at));
+  });
+  DWORD map_error = GetLastError();
+  // The view holds the section open for as long as it exists.
+  CloseHandle(section);
+  if (!start) return Error{static_cast<int>(map_error), "MapViewOfFileEx"};
+
+  auto allocation = std::make_shared<Allocation>(Allocation::Kind::kView, start, true);
+  allocation->copy_on_write = !(request.flags & kShared);
+  allocation->flags = request.flags;
+  if ((view_access & FILE_MAP_WRITE) &&
+      !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &allocation->file, 0,
+                       FALSE, DUPLICATE_SAME_ACCESS)) {
+    allocation->file = nullptr;
+    return fail("DuplicateHandle");
+  }
+  // Views are always committed; a reservation is one nothing may touch yet.
+  uint32_t access = request.reserve ? kNone : request.access;
+  DWORD protection = protection_of(access, allocation->copy_on_write);
+  DWORD previous;
+  if (!VirtualProtect(start, request.size, protection, &previous)) return fail("VirtualProtect");
+  if (!request.reserve) {
+    if (Error error = after_commit(start, request.size, request.flags)) return error;
+  }
+  allocation->live_bytes = request.size;
+  *out = Mapping{start, request.size, std::move(allocation)};
+  return {};
+}
+
+
+}  // namespace
+
+FileHandle file_handle(int fd) {
+  // Node's descriptors are libuv's, over the C runtime Node was built with
+  // (not the one this addon links); the host exports libuv. An embedder that
+  // does not still runs on the universal CRT.
+  using GetOsfHandle = intptr_t(__cdecl*)(int);
+  static const GetOsfHandle get_osfhandle = [] {
+    FARPROC found = GetProcAddress(GetModuleHandleW(nullptr), "uv_get_osfhandle");
+    if (!found) found = GetProcAddress(GetModuleHandleW(L"ucrtbase.dll"), "_get_osfhandle");
+    return reinterpret_cast<GetOsfHandle>(reinterpret_cast<void*>(found));
+  }();
+  if (!get_osfhandle) return -1;
+  intptr_t handle = get_osfhandle(fd);
+  return handle == reinterpret_cast<intptr_t>(INVALID_HANDLE_VALUE) ? -1 : handle;
+}
+
+Error map(const MapRequest& request, Mapping* out) {
+  // MapViewOfFileEx reads a size of 0 as "to the end of the file".
+  if (request.size == 0) return Error{ERROR_INVALID_PARAMETER, "VirtualAlloc"};
+  return request.file == -1 ? map_anonymous(request, out) : map_file(request, out);
+}
+
+AllocationRef adopt(uint8_t* address, size_t size) {
+  MEMORY_BASIC_INFORMATION info{};
+  VirtualQuery(address, &info, sizeof info);
+  auto* base = static_cast<uint8_t*>(info.AllocationBase);
+  bool whole = base == address && allocation_extent(base) == size;
+  auto allocation = std::make_shared<Allocation>(
+      info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView, base,
+      whole);
+  allocation->live_bytes = size;
+  return allocation;
+}
+
+bool mergeable(const AllocationRef& a, const AllocationRef& b) { return a == b; }
+
+Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
+  allocation->live_bytes -= size;
+  if (allocation->kind == Allocation::Kind::kAnonymous) {
+    if (!VirtualFree(address, size, MEM_DECOMMIT)) return fail("VirtualFree");
+  } else {
+    // A view goes only as a whole; until then its given-up pages fault.
+    DWORD previous;
+    if (!VirtualProtect(address, size, PAGE_NOACCESS, &previous)) return fail("VirtualProtect");
+  }
+  return {};
+}
+
+Error commit(const AllocationRef& allocation, uint8_t* address, size_t size,
+             uint32_t access) {
+  DWORD protection = protection_of(access, allocation->copy_on_write);
+  DWORD previous;
+  if (allocation->kind == Allocation::Kind::kAnonymous) {
+    if (!VirtualAlloc(address, size, MEM_COMMIT, protection)) return fail("VirtualAlloc");
+  } else if (!VirtualProtect(address, size, protection, &previous)) {
+    return fail("VirtualProtect");
+  }
+  Error error = after_commit(address, size, allocation->flags);
+  if (error) {
+    // Back to reserved, so that a failed commit leaves the handle as it was.
+    if (allocation->kind == Allocation::Kind::kAnonymous) {
+      VirtualFree(address, size, MEM_DECOMMIT);
+    } else {
+      VirtualProtect(address, size, PAGE_NOACCESS, &previous);
+    }
+  }
+  return error;
+}
+
+Error protect(const AllocationRef& allocation, uint8_t* address, size_t size,
+              uint32_t access) {
+  DWORD previous;
+  if (!VirtualProtect(address, size, protection_of(access, allocation->copy_on_write),
+                      &previous)) {
+    return fail("VirtualProtect");
+  }
+  return {};
+}
+
+Error flush(const AllocationRef& allocation, uint8_t* address, size_t size, bool sync) {
+  // Anonymous memory has nothing to write back (msync(2) succeeds on it too).
+  if (allocation->kind == Allocation::Kind::kAnonymous) return {};
+  if (!FlushViewOfFile(address, size)) return fail("FlushViewOfFile");
+  // FlushViewOfFile only starts the writes; the file's buffers hold them
+  // until FlushFileBuffers.
+  if (sync && allocation->file && !FlushFileBuffers(allocation->file)) {
+    return fail("FlushFileBuffers");
+  }
+  return {};
+}
+
+Error lock(uint8_t* address, size_t size) {
+  if (!VirtualLock(address, size)) return fail("VirtualLock");
+  return {};
+}
+
+Error lock_on_fault(uint8_t*, size_t) { return Error{Error::kUnsupported, "lockOnFault"}; }
+
+Error unlock(uint8_t* address, size_t size) {
+  // munlock(2) of pages that are not locked succeeds; so does this.
+  if (!VirtualUnlock(address, size) && GetLastError() != ERROR_NOT_LOCKED) {
+    return fail("VirtualUnlock");
+  }
+  return {};
+}
+
+Error advise(uint8_t* address, size_t size, Advice advice) {
+  MEMORY_BASIC_INFORMATION info;
+  if (!VirtualQuery(address, &info, sizeof info)) return fail("VirtualQuery");
+  const bool anonymous = info.Type == MEM_PRIVATE;
+  switch (advice) {
+    case Advice::kNormal:
+      // Windows keeps no access-pattern advice: memory is always as if
+      // advised normal.
+      return {};
+    case Advice::kWillNeed:
+      prefetch(address, size);
+      return {};
+    case Advice::kDontNeed:
+      if (anonymous) {
+        // Linux reads zeroes afterwards; decommitting and committing again is
+        // how Windows gives the same guarantee.
+        if (!VirtualFree(address, size, MEM_DECOMMIT)) return fail("VirtualFree");
+        if (!VirtualAlloc(address, size, MEM_COMMIT, info.Protect)) return fail("VirtualAlloc");
+        return {};
+      }
+      // A shared view, or a private one never written, rereads the file:
+      // exactly what it holds now. Copied pages cannot go back to the file.
+      if (info.AllocationProtect == PAGE_WRITECOPY ||
+          info.AllocationProtect == PAGE_EXECUTE_WRITECOPY) {
+        break;
+      }
+      return {};
+    case Advice::kFree:
+      if (anonymous) return discard(address, size);
+      break;
+    case Advice::kPageOut:
+      // VirtualUnlock on pages that are not locked takes them out of the
+      // working set: they are written out, and read back on the next touch.
+      if (!VirtualUnlock(address, size) && GetLastError() != ERROR_NOT_LOCKED) {
+        return fail("VirtualUnlock");
+      }
+      return {};
+    default:
+      break;
+  }
+  return Error{Error::kUnsupported, "advise"};
+}
+
+void flush_icache(uint8_t* address, size_t size) {
+  FlushInstructionCache(GetCurrentProcess(), address, size);
+}
+
+Error is_mapped(uint8_t* address, size_t size, bool* mapped) {
+  // Committed pages are the ones that exist; a reservation is address space
+  // only, like the pages a split piece gave up before the rest goes.
+  *mapped = true;
+  for (uint8_t* at = address; at < address + size && *mapped;) {
+    MEMORY_BASIC_INFORMATION info;
+    if (!VirtualQuery(at, &info, sizeof info)) {
+      // Past the highest user address.
+      if (GetLastError() != ERROR_INVALID_PARAMETER) return fail("VirtualQuery");
+      *mapped = false;
+      break;
+    }
+    *mapped = info.State == MEM_COMMIT;
+    at = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
+  }
+  return {};
+}
+
+size_t page_size() { return system_info().dwPageSize; }
+
+size_t allocation_granularity() { return system_info().dwAllocationGranularity; }
+
+// Windows has one large page size (2 MiB on x64), or none.
+size_t default_huge_page_size() { return GetLargePageMinimum(); }
+
+std::vector<size_t> page_sizes() {
+  std::vector<size_t> sizes{page_size()};
+  if (size_t large = default_huge_page_size()) sizes.push_back(large);
+  return sizes;
+}
+
+// Windows does not say how many large pages it could find.
+int64_t free_huge_pages(size_t) { return -1; }
+
+namespace {
+
+struct ErrorName {
+  DWORD code;
+  const char* name;
+  int errno_value;  // libuv's number on Windows, as Node's errors carry it
+};
+
+// What the memory and file calls above fail with, by the errno name POSIX
+// would have used for the same failure.
+const ErrorName kErrorNames[] = {
+    {ERROR_NOT_ENOUGH_MEMORY, "ENOMEM", -4057},
+    {ERROR_OUTOFMEMORY, "ENOMEM", -4057},
+    {ERROR_COMMITMENT_LIMIT, "ENOMEM", -4057},
+    {ERROR_COMMITMENT_MINIMUM, "ENOMEM", -4057},
+    {ERROR_NO_SYSTEM_RESOURCES, "ENOMEM", -4057},
+    {ERROR_WORKING_SET_QUOTA, "ENOMEM", -4057},
+    {ERROR_PAGEFILE_QUOTA, "ENOMEM", -4057},
+    {ERROR_ACCESS_DENIED, "EACCES", -4092},
+    {ERROR_INVALID_HANDLE, "EBADF", -4083},
+    {ERROR_INVALID_PARAMETER, "EINVAL", -4071},
+    {ERROR_INVALID_ADDRESS, "EINVAL", -4071},
+    {ERROR_INVALID_FLAGS, "EINVAL", -4071},
+    {ERROR_MAPPED_ALIGNMENT, "EINVAL", -4071},
+    {ERROR_FILE_INVALID, "EINVAL", -4071},
+    {ERROR_PRIVILEGE_NOT_HELD, "EPERM", -4048},
+    {ERROR_NOACCESS, "EFAULT", -4074},
+    {ERROR_NOT_SUPPORTED, "ENOTSUP", -4049},
+    {ERROR_CALL_NOT_IMPLEMENTED, "ENOSYS", -4054},
+    {ERROR_DISK_FULL, "ENOSPC", -4055},
+    {ERROR_HANDLE_DISK_FULL, "ENOSPC", -4055},
+    {ERROR_WRITE_PROTECT, "EROFS", -4043},
+    {ERROR_LOCK_VIOLATION, "EBUSY", -4082},
+    {ERROR_SHARING_VIOLATION, "EBUSY", -4082},
+    {ERROR_USER_MAPPED_FILE, "EBUSY", -4082},
+    {ERROR_TOO_MANY_OPEN_FILES, "EMFILE", -4066},
+    {ERROR_FILE_NOT_FOUND, "ENOENT", -4058},
+    {ERROR_PATH_NOT_FOUND, "ENOENT", -4058},
+    {ERROR_ALREADY_EXISTS, "EEXIST", -4075},
+    {ERROR_ARITHMETIC_OVERFLOW, "EOVERFLOW", -4026},
+    {ERROR_IO_DEVICE, "EIO", -4070},
+    {ERROR_CRC, "EIO", -4070},
+};
+
+constexpr int kUnknownErrno = -4094;  // UV_UNKNOWN
+constexpr int kNotSupportedErrno = -4049;  // UV_ENOTSUP
+
+std::string system_message(DWORD code) {
+  char* text = nullptr;
+  DWORD length = FormatMessageA(
+      FORMAT_MESSAGE_ALLOCATE_BUFFER | FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS,
+      nullptr, code, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), reinterpret_cast<char*>(&text), 0,
+      nullptr);
+  std::string message(text ? text : "", length);
+  if (text) LocalFree(text);
+  while (!message.empty() && (message.back() == '\n' || message.back() == '\r' ||
+                              message.back() == ' ' || message.back() == '.')) {
+    message.pop_back();
+  }
+  char number[32];
+  std::snprintf(number, sizeof number, "Windows error %lu", static_cast<unsigned long>(code));
+  return message.empty() ? number : message + " (" + number + ")";
+}
+
+}  // namespace
+
+ErrorText describe(const Error& error) {
+  if (error.code == Error::kUnsupported) {
+    return {"ENOTSUP", kNotSupportedErrno, "not supported on this platform"};
+  }
+  DWORD code = static_cast<DWORD>(error.code);
+  for (const ErrorName& entry : kErrorNames) {
+    if (entry.code == code) return {entry.name, entry.errno_value, system_message(code)};
+  }
+  return {"UNKNOWN", kUnknownErrno, system_message(code)};
+}
+
+}  // namespace memmap::os

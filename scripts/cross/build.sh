@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the addon into prebuilds/<target>/memmap.node, where node-gyp-build
+# looks for it, without touching node-gyp's build/:
+#   scripts/cross/build.sh win32-x64     MinGW-w64, for node.exe (Wine or Windows)
+#   scripts/cross/build.sh linux-arm64   aarch64-linux-gnu g++
+#   scripts/cross/build.sh linux-x64     the host's g++
+# Sources and defines come from binding.gyp. Needs what `setup.sh build`
+# installs: the toolchains and the Node-API headers.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+target=${1:?usage: build.sh win32-x64|linux-arm64|linux-x64}
+obj=$XPLAT/obj/$target
+out=$ROOT/prebuilds/$target/memmap.node
+mkdir -p "$obj" "$(dirname "$out")"
+
+gyp() { node "$ROOT/scripts/cross/gyp.js" "$@"; }
+common=(-std=c++17 -O2 -Wall -Wextra -Wno-unused-parameter -DBUILDING_NODE_EXTENSION
+        -I"$NODE_API_HEADERS/include" -I"$(node -p "require('node-addon-api').include_dir")"
+        -I"$ROOT/native")
+while read -r define; do common+=("-D$define"); done < <(gyp defines "${target%-*}")
+
+case $target in
+  win32-x64)
+    cxx=x86_64-w64-mingw32-g++-posix
+    # Windows 10 APIs are declared; the ones Wine or older systems lack are
+    # looked up at run time.
+    cflags=(-D_WIN32_WINNT=0x0A00)
+    mapfile -t sources < <(gyp sources win)
+    sources+=(native/os/win_delay_load_hook.cc)
+    # node.exe exports Node-API; the import library comes from the .def file,
+    # delay-loaded so that the hook can bind it to a renamed host.
+    import_lib=$obj/libnode_api_delay.a
+    x86_64-w64-mingw32-dlltool -d "$NODE_API_HEADERS/def/node_api.def" -y "$import_lib"
+    # -static: otherwise the posix-thread MinGW runtime drags in
+    # libwinpthread-1.dll, which no Windows machine has.
+    link=(-shared -static -Wl,--strip-all "$import_lib" -ladvapi32)
+    ;;
+  linux-x64|linux-arm64)
+    if [ "$target" = linux-arm64 ]; then cxx=aarch64-linux-gnu-g++; else cxx=g++; fi
+    cflags=(-fPIC -fvisibility=hidden)
+    mapfile -t sources < <(gyp sources linux)
+    # napi_* stay undefined and bind to the node executable at load time.
+    # libstdc++ stays dynamic: static copies pull in symbols of the newest
+    # glibc and the binary would not load on older distributions.
+    link=(-shared -Wl,-s)
+    ;;
+  *) echo "build.sh: unknown target '$target' (win32-x64, linux-arm64 or linux-x64)" >&2; exit 2 ;;
+esac
+
+# Compiles in parallel. A source whose object is newer than it is compiled
+# again only if a header, binding.gyp or this script changed since the last
+# build.
+newest_header=$(find "$ROOT/native" "$NODE_API_HEADERS/include" "$ROOT/binding.gyp" "$0" \
+                  \( -name '*.h' -o -name binding.gyp -o -name build.sh \) -newer "$obj" | head -1)
+objects=()
+pids=()
+for source in "${sources[@]}"; do
+  object=$obj/$(echo "$source" | tr / _).o
+  objects+=("$object")
+  if [ -n "$newest_header" ] || [ ! "$object" -nt "$ROOT/$source" ]; then
+    "$cxx" "${common[@]}" "${cflags[@]}" -c "$ROOT/$source" -o "$object" &
+    pids+=($!)
+    if (( ${#pids[@]} >= ${JOBS:-2} )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+  fi
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+touch "$obj"
+"$cxx" "${objects[@]}" "${link[@]}" -o "$out"
+
+if [ "$target" = win32-x64 ]; then
+  # Only DLLs every Windows has may be imported (NODE.EXE is delay-loaded).
+  unexpected=$(x86_64-w64-mingw32-objdump -p "$out" | sed -n 's/.*DLL Name: //p' | grep -viE '^(KERNEL32|ADVAPI32|msvcrt)\.dll$' || true)
+  if [ -n "$unexpected" ]; then echo "build.sh: $out imports $unexpected" >&2; exit 1; fi
+fi
+echo "built $out"

