@@ -30,8 +30,8 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   request.address = reinterpret_cast<uintptr_t>(AddressArg(info, 1));
   int fd = info[2].As<Napi::Number>().Int32Value();
   if (fd >= 0) {
-    request.file = os::file_handle(fd);
-    if (request.file == -1) return ThrowOsError(env, os::Error{EBADF, "uv_get_osfhandle"});
+    os::Error error = os::file_handle(fd, &request.file);
+    if (error) return ThrowOsError(env, error);
   }
   request.offset = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
   request.access = info[4].As<Napi::Number>().Uint32Value();

@@ -12,8 +12,16 @@ Napi::Value Make(Napi::Env env, const char* code, const std::string& message,
   if (addon == nullptr || addon->make_error.IsEmpty()) {
     return Napi::Error::New(env, message).Value();
   }
-  return addon->make_error.Call(
-      {Napi::String::New(env, code), Napi::String::New(env, message), errno_value, syscall});
+  // Raw Node-API: where JavaScript can no longer run (a dying environment)
+  // there is simply no error, rather than a fatal one from node-addon-api.
+  napi_value argv[] = {Napi::String::New(env, code), Napi::String::New(env, message), errno_value,
+                       syscall};
+  napi_value error;
+  if (napi_call_function(env, env.Undefined(), addon->make_error.Value(), 4, argv, &error) !=
+      napi_ok) {
+    return Napi::Value();
+  }
+  return Napi::Value(env, error);
 }
 
 Napi::Value Throw(Napi::Env env, Napi::Value error) {

@@ -11,34 +11,63 @@ namespace {
 
 const napi_type_tag kMappingTag = {0x6d656d6d61702d6dULL, 0x617070696e672d31ULL};
 
-// msync on the libuv pool; the region stays pinned until it is done.
-class FlushWork : public Napi::AsyncWorker {
+// msync on the libuv pool; the region stays pinned until it is done. Plain
+// Node-API rather than Napi::AsyncWorker: in an environment being torn down
+// (a terminated worker) the promise can no longer settle, and that must be
+// ignored, not turned into a fatal error.
+class FlushWork {
  public:
-  FlushWork(Napi::Env env, std::shared_ptr<Region> region, size_t offset, size_t length)
-      : Napi::AsyncWorker(env, "memmap:flush"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        region_(std::move(region)),
-        offset_(offset),
-        length_(length) {
-    region_->Pin();
-  }
-  ~FlushWork() override { region_->Unpin(); }
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    error_ = os::flush(region_->allocation(), region_->address() + offset_, length_, true);
-  }
-  void OnOK() override {
-    if (error_) {
-      deferred_.Reject(MakeOsError(Env(), error_));
-    } else {
-      deferred_.Resolve(Env().Undefined());
+  static napi_value Start(napi_env env, std::shared_ptr<Region> region, size_t offset,
+                          size_t length) {
+    auto* work = new FlushWork(std::move(region), offset, length);
+    napi_value promise = nullptr, name;
+    if (napi_create_promise(env, &work->deferred_, &promise) != napi_ok ||
+        napi_create_string_utf8(env, "memmap:flush", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_async_work(env, nullptr, name, Execute, Complete, work, &work->work_) !=
+            napi_ok ||
+        napi_queue_async_work(env, work->work_) != napi_ok) {
+      if (work->work_) napi_delete_async_work(env, work->work_);
+      delete work;
+      return nullptr;
     }
+    return promise;
   }
+
+  ~FlushWork() { region_->Unpin(); }
 
  private:
-  Napi::Promise::Deferred deferred_;
+  FlushWork(std::shared_ptr<Region> region, size_t offset, size_t length)
+      : region_(std::move(region)), offset_(offset), length_(length) {
+    region_->Pin();
+  }
+
+  static void Execute(napi_env, void* data) {
+    auto* work = static_cast<FlushWork*>(data);
+    work->error_ = os::flush(work->region_->allocation(), work->region_->address() + work->offset_,
+                             work->length_, true);
+  }
+
+  static void Complete(napi_env env, napi_status status, void* data) {
+    std::unique_ptr<FlushWork> work(static_cast<FlushWork*>(data));
+    if (status == napi_ok) {
+      napi_handle_scope scope;
+      if (napi_open_handle_scope(env, &scope) == napi_ok) {
+        if (work->error_) {
+          Napi::Value error = MakeOsError(Napi::Env(env), work->error_);
+          if (!error.IsEmpty()) napi_reject_deferred(env, work->deferred_, error);
+        } else {
+          napi_value undefined;
+          napi_get_undefined(env, &undefined);
+          napi_resolve_deferred(env, work->deferred_, undefined);
+        }
+        napi_close_handle_scope(env, scope);
+      }
+    }
+    napi_delete_async_work(env, work->work_);
+  }
+
+  napi_async_work work_ = nullptr;
+  napi_deferred deferred_ = nullptr;
   std::shared_ptr<Region> region_;
   size_t offset_;
   size_t length_;
@@ -169,10 +198,8 @@ Napi::Value NativeMapping::Flush(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeMapping::FlushAsync(const Napi::CallbackInfo& info) {
   if (!Live(info.Env())) return Napi::Value();
-  auto* work = new FlushWork(info.Env(), region_, SizeArg(info, 0), SizeArg(info, 1));
-  Napi::Promise promise = work->Promise();
-  work->Queue();
-  return promise;
+  return Napi::Value(info.Env(),
+                     FlushWork::Start(info.Env(), region_, SizeArg(info, 0), SizeArg(info, 1)));
 }
 
 Napi::Value NativeMapping::Lock(const Napi::CallbackInfo& info) {

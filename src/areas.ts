@@ -29,7 +29,8 @@ export interface MemoryArea {
   readonly allocationBase: bigint;
   /**
    * Bits of {@link Protection} (`READ`, `WRITE`, `EXECUTE`); 0 for pages that
-   * cannot be accessed, including reservations on Windows.
+   * cannot be accessed. Reserved address space that was never committed is
+   * not listed on Windows (as in mmap-rs).
    */
   readonly protection: number;
   /** Whether writes are shared or private. */

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_SUCH_PID } from './helpers';
 import { Mmap, MmapFlags, MmapOptions } from '../src';
 
 const root = path.join(__dirname, '..');
@@ -92,10 +93,9 @@ describe('memmap areas', () => {
     expect(bad.stderr).toContain('pid must be a process id (a positive integer), got "12abc"');
     expect(bad.stdout).toBe('');
 
-    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
-    const missing = memmap(['areas', String(gone)]);
+    const missing = memmap(['areas', String(NO_SUCH_PID)]);
     expect(missing.status).toBe(1);
-    expect(missing.stderr).toBe(`memmap areas: no process with pid ${gone}\n`);
+    expect(missing.stderr).toBe(`memmap areas: no process with pid ${NO_SUCH_PID}\n`);
   });
 
   it.skipIf(process.platform !== 'linux' || process.getuid?.() !== 0)(

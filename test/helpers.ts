@@ -7,6 +7,12 @@ import * as path from 'node:path';
 export const isLinux = process.platform === 'linux';
 export const onlyLinux = 'needs /proc/self/maps and /proc/self/smaps (Linux only)';
 
+/** The emulator running the suite, as scripts/cross/run.sh says: 'wine', 'qemu-user' or undefined. */
+export const emulator = process.env.MEMMAP_TEST_EMULATOR;
+/** Whether the kernel sees what we ask: qemu-user keeps madvise, MAP_STACK, MAP_POPULATE, mlock2 and MAP_HUGETLB to itself. */
+export const kernelSeesUs = isLinux && emulator !== 'qemu-user';
+export const notUnderQemu = 'qemu-user does not pass madvise, MAP_STACK, MAP_POPULATE, mlock2 or MAP_HUGETLB to the kernel';
+
 /** The /proc/self/maps line of the area containing `address`. */
 export function areaAt(address: bigint): { start: bigint; end: bigint; perms: string; path: string } | null {
   for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
@@ -72,6 +78,12 @@ export async function leavesMapCount(run: () => void): Promise<boolean> {
   }
   return false;
 }
+
+/**
+ * A process id no process can have: above Linux's largest pid_max (2^22) and
+ * a multiple of 4, as Windows pids are.
+ */
+export const NO_SUCH_PID = 0x7ffffffc;
 
 /** Open file descriptors of this process. */
 export function fdCount(): number {

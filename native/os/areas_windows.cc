@@ -1,7 +1,8 @@
 // Memory areas on Windows: a VirtualQueryEx walk over the address space.
 //
-// Reserved regions are listed too, with no access, so that reservations are
-// visible; only free address space is skipped.
+// Only committed memory is listed, as mmap-rs does: a reservation, and the
+// piece of an allocation that a split handle unmapped (Windows keeps it
+// reserved until the whole allocation goes), is not mapped memory.
 #ifndef NOMINMAX
 #define NOMINMAX
 #endif
@@ -83,7 +84,7 @@ Area area_of(HANDLE process, const MEMORY_BASIC_INFORMATION& info) {
   area.start = reinterpret_cast<uintptr_t>(info.BaseAddress);
   area.end = area.start + info.RegionSize;
   area.allocation_base = reinterpret_cast<uintptr_t>(info.AllocationBase);
-  area.protection = info.State == MEM_COMMIT ? protection_of(info.Protect) : kNone;
+  area.protection = protection_of(info.Protect);
   area.shared = info.Type != MEM_PRIVATE && !copy_on_write(info.AllocationProtect) &&
                 !copy_on_write(info.Protect);
   if (info.Type == MEM_MAPPED || info.Type == MEM_IMAGE) {
@@ -121,7 +122,11 @@ bool query_region(HANDLE process, uintptr_t address, MEMORY_BASIC_INFORMATION* i
 
 AreasError list_areas(uint32_t pid, uintptr_t start, uintptr_t end, std::vector<Area>* out) {
   Process process(pid);
-  if (process.handle() == nullptr) return {last_error("OpenProcess"), {}};
+  if (process.handle() == nullptr) {
+    // OpenProcess says "invalid parameter" for a pid no process has.
+    if (GetLastError() == ERROR_INVALID_PARAMETER) return {Error{Error::kNoSuchProcess, "OpenProcess"}, {}};
+    return {last_error("OpenProcess"), {}};
+  }
   AreaFilter filter(start, end, out);
   uintptr_t cursor = start;
   while (cursor < end) {
@@ -132,7 +137,7 @@ AreasError list_areas(uint32_t pid, uintptr_t start, uintptr_t end, std::vector<
       return {last_error("VirtualQueryEx"), {}};
     }
     uintptr_t next = reinterpret_cast<uintptr_t>(info.BaseAddress) + info.RegionSize;
-    if (info.State != MEM_FREE && !filter.add(area_of(process.handle(), info))) break;
+    if (info.State == MEM_COMMIT && !filter.add(area_of(process.handle(), info))) break;
     if (next <= cursor) break;  // the top of the address space
     cursor = next;
   }

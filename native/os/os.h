@@ -50,6 +50,8 @@ enum class Advice : uint32_t {
 // kUnsupported marks an operation this platform does not have at all.
 struct Error {
   static constexpr int kUnsupported = -1;
+  // The process asked about does not exist (Windows has no code of its own).
+  static constexpr int kNoSuchProcess = -2;
   int code = 0;
   const char* syscall = nullptr;
   explicit operator bool() const { return code != 0; }
@@ -67,8 +69,8 @@ ErrorText describe(const Error& error);
 // An OS file handle: a descriptor on POSIX, a HANDLE on Windows.
 using FileHandle = intptr_t;
 // The OS handle behind a Node file descriptor (on Windows a libuv CRT
-// descriptor, resolved through the host's uv_get_osfhandle), or -1.
-FileHandle file_handle(int fd);
+// descriptor, resolved through the host's uv_get_osfhandle).
+Error file_handle(int fd, FileHandle* out);
 
 // One allocation as the OS made it. Pieces of it (after a split) share it;
 // when the last piece lets go, its destructor releases whatever the platform

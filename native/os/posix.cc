@@ -72,7 +72,10 @@ Error reserve_aligned(size_t size, size_t alignment, uint8_t** out) {
 
 }  // namespace
 
-FileHandle file_handle(int fd) { return fd; }
+Error file_handle(int fd, FileHandle* out) {
+  *out = fd;
+  return {};
+}
 
 Error map(const MapRequest& request, Mapping* out) {
   bool anonymous = request.file < 0;
@@ -260,6 +263,7 @@ ErrorText describe(const Error& error) {
   if (error.code == Error::kUnsupported) {
     return {"ENOTSUP", -ENOTSUP, "not supported on this platform"};
   }
+  if (error.code == Error::kNoSuchProcess) return {"ESRCH", -ESRCH, strerror(ESRCH)};
   const char* name = "UNKNOWN";
   for (const ErrnoName& entry : kErrnoNames) {
     if (entry.value == error.code) {

@@ -346,7 +346,7 @@ Error map_file(const MapRequest& request, Mapping* out) {
 
 }  // namespace
 
-FileHandle file_handle(int fd) {
+Error file_handle(int fd, FileHandle* out) {
   // Node's descriptors are libuv's, over the C runtime Node was built with
   // (not the one this addon links); the host exports libuv. An embedder that
   // does not still runs on the universal CRT.
@@ -356,9 +356,12 @@ FileHandle file_handle(int fd) {
     if (!found) found = GetProcAddress(GetModuleHandleW(L"ucrtbase.dll"), "_get_osfhandle");
     return reinterpret_cast<GetOsfHandle>(reinterpret_cast<void*>(found));
   }();
-  if (!get_osfhandle) return -1;
-  intptr_t handle = get_osfhandle(fd);
-  return handle == reinterpret_cast<intptr_t>(INVALID_HANDLE_VALUE) ? -1 : handle;
+  intptr_t handle = get_osfhandle ? get_osfhandle(fd) : -1;
+  if (handle == -1 || handle == reinterpret_cast<intptr_t>(INVALID_HANDLE_VALUE)) {
+    return Error{ERROR_INVALID_HANDLE, "uv_get_osfhandle"};
+  }
+  *out = handle;
+  return {};
 }
 
 Error map(const MapRequest& request, Mapping* out) {
@@ -578,6 +581,7 @@ const ErrorName kErrorNames[] = {
 
 constexpr int kUnknownErrno = -4094;  // UV_UNKNOWN
 constexpr int kNotSupportedErrno = -4049;  // UV_ENOTSUP
+constexpr int kNoSuchProcessErrno = -4040;  // UV_ESRCH
 
 std::string system_message(DWORD code) {
   char* text = nullptr;
@@ -602,6 +606,7 @@ ErrorText describe(const Error& error) {
   if (error.code == Error::kUnsupported) {
     return {"ENOTSUP", kNotSupportedErrno, "not supported on this platform"};
   }
+  if (error.code == Error::kNoSuchProcess) return {"ESRCH", kNoSuchProcessErrno, "no such process"};
   DWORD code = static_cast<DWORD>(error.code);
   for (const ErrorName& entry : kErrorNames) {
     if (entry.code == code) return {entry.name, entry.errno_value, system_message(code)};
