@@ -187,6 +187,7 @@ describe('a runtime that refuses external ArrayBuffers (MEMMAP_NO_EXTERNAL_BUFFE
         read: Array.from(mapping.read(4, 6)),
         file: Array.from(fs.readFileSync(file).subarray(4, 10)),
       }));
+      mapping.unmap(); // Windows cannot delete a file that is still mapped
       fs.rmSync(path.dirname(file), { recursive: true });`;
     const child = spawnSync(process.execPath, ['-e', script], {
       cwd: root,
