@@ -53,16 +53,6 @@ size_t ElementSize(napi_typedarray_type type) {
   }
 }
 
-// Whether [offset, offset + length) lies inside the region; if not,
-// ERR_MMAP_OUT_OF_BOUNDS is thrown.
-bool Inside(Napi::Env env, const Region& region, size_t offset, size_t length) {
-  if (offset <= region.size() && length <= region.size() - offset) return true;
-  ThrowError(env, "ERR_MMAP_OUT_OF_BOUNDS",
-             "range offset " + std::to_string(offset) + ", length " + std::to_string(length) +
-                 " exceeds the mapping's size " + std::to_string(region.size()));
-  return false;
-}
-
 // The bytes of a TypedArray or DataView.
 void ViewBytes(Napi::Value value, uint8_t** data, size_t* length) {
   napi_env env = value.Env();

@@ -190,9 +190,14 @@ Napi::Value NewCallable(Napi::Env env, std::shared_ptr<Region> region, size_t of
                         Napi::Value signature) {
   Napi::Object spec = signature.As<Napi::Object>();
   Napi::Array args = spec.Get("args").As<Napi::Array>();
+  if (args.Length() > kMaxArgs) {
+    return ThrowError(env, "ERR_INVALID_ARG_VALUE",
+                      "at most " + std::to_string(kMaxArgs) + " arguments are supported, got " +
+                          std::to_string(args.Length()));
+  }
   auto* callable = new Callable{};
   callable->arg_count = args.Length();
-  for (uint32_t i = 0; i < callable->arg_count && i < kMaxArgs; ++i) {
+  for (uint32_t i = 0; i < callable->arg_count; ++i) {
     callable->args[i] = static_cast<Type>(args.Get(i).As<Napi::Number>().Uint32Value());
   }
   callable->returns = static_cast<Type>(spec.Get("returns").As<Napi::Number>().Uint32Value());

@@ -131,6 +131,13 @@ NativeMapping::NativeMapping(const Napi::CallbackInfo& info) : ObjectWrap(info) 
   info.This().As<Napi::Object>().TypeTag(&kMappingTag);
 }
 
+Region* NativeMapping::LiveRange(const Napi::CallbackInfo& info, size_t index) {
+  Region* region = Live(info.Env());
+  return region && Inside(info.Env(), *region, SizeArg(info, index), SizeArg(info, index + 1))
+             ? region
+             : nullptr;
+}
+
 Region* NativeMapping::Live(Napi::Env env) {
   if (region_ && region_->live()) return region_.get();
   ThrowError(env, "ERR_MMAP_CLOSED", "the handle was unmapped or consumed");
@@ -146,7 +153,7 @@ Napi::Value NativeMapping::Size(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeMapping::View(const Napi::CallbackInfo& info) {
-  Region* region = Live(info.Env());
+  Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
   return region->NewView(info.Env(), SizeArg(info, 0), SizeArg(info, 1));
 }
@@ -189,7 +196,7 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeMapping::Flush(const Napi::CallbackInfo& info) {
-  Region* region = Live(info.Env());
+  Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
   size_t offset = SizeArg(info, 0);
   return Done(info.Env(), os::flush(region->allocation(), region->address() + offset,
@@ -197,32 +204,32 @@ Napi::Value NativeMapping::Flush(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeMapping::FlushAsync(const Napi::CallbackInfo& info) {
-  if (!Live(info.Env())) return Napi::Value();
+  if (!LiveRange(info, 0)) return Napi::Value();
   return Napi::Value(info.Env(),
                      FlushWork::Start(info.Env(), region_, SizeArg(info, 0), SizeArg(info, 1)));
 }
 
 Napi::Value NativeMapping::Lock(const Napi::CallbackInfo& info) {
-  Region* region = Live(info.Env());
+  Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
   return Done(info.Env(), os::lock(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
 }
 
 Napi::Value NativeMapping::LockOnFault(const Napi::CallbackInfo& info) {
-  Region* region = Live(info.Env());
+  Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
   return Done(info.Env(),
               os::lock_on_fault(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
 }
 
 Napi::Value NativeMapping::Unlock(const Napi::CallbackInfo& info) {
-  Region* region = Live(info.Env());
+  Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
   return Done(info.Env(), os::unlock(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
 }
 
 Napi::Value NativeMapping::Advise(const Napi::CallbackInfo& info) {
-  Region* region = Live(info.Env());
+  Region* region = LiveRange(info, 1);
   if (!region) return Napi::Value();
   auto advice = static_cast<os::Advice>(info[0].As<Napi::Number>().Uint32Value());
   return Done(info.Env(), os::advise(region->address() + SizeArg(info, 1), SizeArg(info, 2),
@@ -240,6 +247,11 @@ Napi::Value NativeMapping::Split(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   size_t at = SizeArg(info, 0);
+  if (at == 0 || at >= region->size()) {
+    return ThrowError(info.Env(), "ERR_MMAP_INVALID_OFFSET",
+                      "split point " + std::to_string(at) + " must lie strictly inside the " +
+                          std::to_string(region->size()) + " bytes of the mapping");
+  }
   bool keep_low = info[1].As<Napi::Boolean>().Value();
   return New(info.Env(), region->Split(info.Env(), at, keep_low));
 }
@@ -260,7 +272,8 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeMapping::Function(const Napi::CallbackInfo& info) {
-  if (!Live(info.Env())) return Napi::Value();
+  Region* region = Live(info.Env());
+  if (!region || !Inside(info.Env(), *region, SizeArg(info, 0), 1)) return Napi::Value();
   return NewCallable(info.Env(), region_, SizeArg(info, 0), info[1]);
 }
 

@@ -43,6 +43,9 @@ class NativeMapping : public Napi::ObjectWrap<NativeMapping> {
 
   // The region, or null with ERR_MMAP_CLOSED thrown.
   Region* Live(Napi::Env env);
+  // The region, if info[index], info[index + 1] is an (offset, length)
+  // inside it; null with ERR_MMAP_CLOSED or ERR_MMAP_OUT_OF_BOUNDS thrown.
+  Region* LiveRange(const Napi::CallbackInfo& info, size_t index);
 
   std::shared_ptr<Region> region_;
 };

@@ -31,6 +31,14 @@ constexpr int64_t kAccountingCap = int64_t{64} << 20;
 
 }  // namespace
 
+bool Inside(Napi::Env env, const Region& region, size_t offset, size_t length) {
+  if (offset <= region.size() && length <= region.size() - offset) return true;
+  ThrowError(env, "ERR_MMAP_OUT_OF_BOUNDS",
+             "range offset " + std::to_string(offset) + ", length " + std::to_string(length) +
+                 " exceeds the mapping's size " + std::to_string(region.size()));
+  return false;
+}
+
 bool IsOwned(uintptr_t address, size_t size) { return os::tracked(address, size); }
 
 struct Region::View {

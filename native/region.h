@@ -94,6 +94,11 @@ class Region : public std::enable_shared_from_this<Region> {
   Region* next_ = nullptr;
 };
 
+// Whether [offset, offset + length) lies inside `region`; if not,
+// ERR_MMAP_OUT_OF_BOUNDS is thrown. The TypeScript layer checks first: this
+// is the binding's own line of defence.
+bool Inside(Napi::Env env, const Region& region, size_t offset, size_t length);
+
 // Whether any live region of any thread overlaps [address, address + size).
 bool IsOwned(uintptr_t address, size_t size);
 

@@ -131,6 +131,10 @@ export function copyWithin(mapping: NativeMapping, target: number, start: number
 /** @internal */ export function setFloat32(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setFloat32(0, value, le); store(m, offset, 4, at); }
 /** @internal */ export function setFloat64(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setFloat64(0, value, le); store(m, offset, 8, at); }
 
+// How MmapSpanMut reaches its base's private fields (set in MmapSpan's static block).
+let spanMapping: (span: MmapSpan) => NativeMapping;
+let spanWindow: (span: MmapSpan) => Window;
+
 /**
  * A window `[offset, offset + length)` of an {@link Mmap}, made by
  * `Mmap.span()`: the copying accessors with offsets from the span's start,
@@ -139,80 +143,85 @@ export function copyWithin(mapping: NativeMapping, target: number, start: number
  * every call throws `ERR_MMAP_CLOSED`.
  */
 export class MmapSpan {
-  /** @internal */
-  protected readonly mapping: NativeMapping;
-  /** @internal */
-  protected readonly at: Window;
+  // Private for real (not TypeScript's `protected`): the native mapping must
+  // never be reachable from JavaScript.
+  readonly #mapping: NativeMapping;
+  readonly #at: Window;
+
+  static {
+    spanMapping = (span) => span.#mapping;
+    spanWindow = (span) => span.#at;
+  }
 
   /** @internal Spans come from `span()` on a handle. */
   constructor(mapping: NativeMapping, offset: number, length: number) {
     checkRange(offset, checkUint(length, 'length'), mapping.size);
-    this.mapping = mapping;
-    this.at = { generation: native.generation(mapping), base: offset, length };
+    this.#mapping = mapping;
+    this.#at = { generation: native.generation(mapping), base: offset, length };
   }
 
   /** Where the span starts in its handle. */
   get offset(): number {
-    return this.at.base;
+    return this.#at.base;
   }
 
   /** The span's length in bytes. */
   get length(): number {
-    return this.at.length;
+    return this.#at.length;
   }
 
   /** A copy of `length` bytes at `offset`. */
-  read(offset: number, length: number): Uint8Array { return read(this.mapping, offset, length, this.at); }
+  read(offset: number, length: number): Uint8Array { return read(this.#mapping, offset, length, this.#at); }
   /** Fills `target` (any TypedArray or DataView) with the bytes at `offset`; returns it. */
-  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return readInto(this.mapping, offset, target, this.at); }
+  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return readInto(this.#mapping, offset, target, this.#at); }
   /** As `DataView.getInt8`. */
-  getInt8(offset: number): number { return getInt8(this.mapping, offset, this.at); }
+  getInt8(offset: number): number { return getInt8(this.#mapping, offset, this.#at); }
   /** As `DataView.getUint8`. */
-  getUint8(offset: number): number { return getUint8(this.mapping, offset, this.at); }
+  getUint8(offset: number): number { return getUint8(this.#mapping, offset, this.#at); }
   /** As `DataView.getInt16`. */
-  getInt16(offset: number, littleEndian?: boolean): number { return getInt16(this.mapping, offset, littleEndian, this.at); }
+  getInt16(offset: number, littleEndian?: boolean): number { return getInt16(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getUint16`. */
-  getUint16(offset: number, littleEndian?: boolean): number { return getUint16(this.mapping, offset, littleEndian, this.at); }
+  getUint16(offset: number, littleEndian?: boolean): number { return getUint16(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getInt32`. */
-  getInt32(offset: number, littleEndian?: boolean): number { return getInt32(this.mapping, offset, littleEndian, this.at); }
+  getInt32(offset: number, littleEndian?: boolean): number { return getInt32(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getUint32`. */
-  getUint32(offset: number, littleEndian?: boolean): number { return getUint32(this.mapping, offset, littleEndian, this.at); }
+  getUint32(offset: number, littleEndian?: boolean): number { return getUint32(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getBigInt64`. */
-  getBigInt64(offset: number, littleEndian?: boolean): bigint { return getBigInt64(this.mapping, offset, littleEndian, this.at); }
+  getBigInt64(offset: number, littleEndian?: boolean): bigint { return getBigInt64(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getBigUint64`. */
-  getBigUint64(offset: number, littleEndian?: boolean): bigint { return getBigUint64(this.mapping, offset, littleEndian, this.at); }
+  getBigUint64(offset: number, littleEndian?: boolean): bigint { return getBigUint64(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getFloat32`. */
-  getFloat32(offset: number, littleEndian?: boolean): number { return getFloat32(this.mapping, offset, littleEndian, this.at); }
+  getFloat32(offset: number, littleEndian?: boolean): number { return getFloat32(this.#mapping, offset, littleEndian, this.#at); }
   /** As `DataView.getFloat64`. */
-  getFloat64(offset: number, littleEndian?: boolean): number { return getFloat64(this.mapping, offset, littleEndian, this.at); }
+  getFloat64(offset: number, littleEndian?: boolean): number { return getFloat64(this.#mapping, offset, littleEndian, this.#at); }
 }
 
 /** A span of an {@link MmapMut}, made by `MmapMut.span()`: {@link MmapSpan} plus the writing accessors. */
 export class MmapSpanMut extends MmapSpan {
   /** Copies `source` (any TypedArray or DataView) to `offset`. */
-  write(offset: number, source: ArrayBufferView): void { write(this.mapping, offset, source, this.at); }
+  write(offset: number, source: ArrayBufferView): void { write(spanMapping(this), offset, source, spanWindow(this)); }
   /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
-  fill(value: number, offset?: number, length?: number): void { fill(this.mapping, value, offset, length, this.at); }
+  fill(value: number, offset?: number, length?: number): void { fill(spanMapping(this), value, offset, length, spanWindow(this)); }
   /** Copies `[start, end)` (end defaults to the length) to `target`; the ranges may overlap. */
-  copyWithin(target: number, start: number, end?: number): void { copyWithin(this.mapping, target, start, end, this.at); }
+  copyWithin(target: number, start: number, end?: number): void { copyWithin(spanMapping(this), target, start, end, spanWindow(this)); }
   /** As `DataView.setInt8`. */
-  setInt8(offset: number, value: number): void { setInt8(this.mapping, offset, value, this.at); }
+  setInt8(offset: number, value: number): void { setInt8(spanMapping(this), offset, value, spanWindow(this)); }
   /** As `DataView.setUint8`. */
-  setUint8(offset: number, value: number): void { setUint8(this.mapping, offset, value, this.at); }
+  setUint8(offset: number, value: number): void { setUint8(spanMapping(this), offset, value, spanWindow(this)); }
   /** As `DataView.setInt16`. */
-  setInt16(offset: number, value: number, littleEndian?: boolean): void { setInt16(this.mapping, offset, value, littleEndian, this.at); }
+  setInt16(offset: number, value: number, littleEndian?: boolean): void { setInt16(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setUint16`. */
-  setUint16(offset: number, value: number, littleEndian?: boolean): void { setUint16(this.mapping, offset, value, littleEndian, this.at); }
+  setUint16(offset: number, value: number, littleEndian?: boolean): void { setUint16(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setInt32`. */
-  setInt32(offset: number, value: number, littleEndian?: boolean): void { setInt32(this.mapping, offset, value, littleEndian, this.at); }
+  setInt32(offset: number, value: number, littleEndian?: boolean): void { setInt32(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setUint32`. */
-  setUint32(offset: number, value: number, littleEndian?: boolean): void { setUint32(this.mapping, offset, value, littleEndian, this.at); }
+  setUint32(offset: number, value: number, littleEndian?: boolean): void { setUint32(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setBigInt64`. */
-  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { setBigInt64(this.mapping, offset, value, littleEndian, this.at); }
+  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { setBigInt64(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setBigUint64`. */
-  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { setBigUint64(this.mapping, offset, value, littleEndian, this.at); }
+  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { setBigUint64(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setFloat32`. */
-  setFloat32(offset: number, value: number, littleEndian?: boolean): void { setFloat32(this.mapping, offset, value, littleEndian, this.at); }
+  setFloat32(offset: number, value: number, littleEndian?: boolean): void { setFloat32(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
   /** As `DataView.setFloat64`. */
-  setFloat64(offset: number, value: number, littleEndian?: boolean): void { setFloat64(this.mapping, offset, value, littleEndian, this.at); }
+  setFloat64(offset: number, value: number, littleEndian?: boolean): void { setFloat64(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
 }

@@ -94,12 +94,14 @@ export function checkWritableExec(access: number, unsafeFlags: number): void {
 export abstract class Handle implements Disposable {
   #mapping: NativeMapping | null;
   /** @internal */
-  protected readonly state: HandleState;
+  protected declare readonly state: HandleState;
 
   /** @internal Handles come from {@link MmapOptions}; do not construct them. */
   constructor(mapping: NativeMapping, state: HandleState) {
     this.#mapping = mapping;
-    this.state = state;
+    // Frozen and read-only at run time too: the protection in it guards
+    // asFunction() and the page size guards splits.
+    Object.defineProperty(this, 'state', { value: Object.freeze({ ...state }), enumerable: false });
   }
 
   /** The first address (bigint). */

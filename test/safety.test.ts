@@ -30,6 +30,20 @@ describe('views die with their handle', () => {
     if (isLinux) expect(areaAt(start)).toBeNull();
   });
 
+  it('nothing native is reachable from JavaScript through a handle or a span', () => {
+    const mapping = new MmapOptions(P).mapMut();
+    const span = mapping.span(0, 16);
+    for (const object of [mapping, span] as object[]) {
+      const reachable = [...Object.getOwnPropertyNames(object), ...Object.getOwnPropertySymbols(object)].map(
+        (key) => (object as Record<PropertyKey, unknown>)[key],
+      );
+      for (const value of reachable) expect(typeof value === 'object' && value !== null && 'view' in value).toBe(false);
+    }
+    expect((span as unknown as { mapping?: unknown }).mapping).toBeUndefined();
+    expect(Object.isFrozen((mapping as unknown as { state: object }).state)).toBe(true);
+    mapping.unmap();
+  });
+
   it('makeX() detaches the old views, and the new handle sees the same bytes', () => {
     const mapping = new MmapOptions(P).mapMut();
     const old = mapping.bytes;
