@@ -36,15 +36,19 @@ class FlushWork {
   ~FlushWork() { region_->Unpin(); }
 
  private:
+  // The range is fixed here, on the JavaScript thread; splits and merges
+  // are refused while the region is pinned.
   FlushWork(std::shared_ptr<Region> region, size_t offset, size_t length)
-      : region_(std::move(region)), offset_(offset), length_(length) {
+      : region_(std::move(region)),
+        allocation_(region_->allocation()),
+        address_(region_->address() + offset),
+        length_(length) {
     region_->Pin();
   }
 
   static void Execute(napi_env, void* data) {
     auto* work = static_cast<FlushWork*>(data);
-    work->error_ = os::flush(work->region_->allocation(), work->region_->address() + work->offset_,
-                             work->length_, true);
+    work->error_ = os::flush(work->allocation_, work->address_, work->length_, true);
   }
 
   static void Complete(napi_env env, napi_status status, void* data) {
@@ -69,10 +73,26 @@ class FlushWork {
   napi_async_work work_ = nullptr;
   napi_deferred deferred_ = nullptr;
   std::shared_ptr<Region> region_;
-  size_t offset_;
+  os::AllocationRef allocation_;
+  uint8_t* address_;
   size_t length_;
   os::Error error_;
 };
+
+Napi::Value ThrowMovedOut(Napi::Env env) {
+  return ThrowError(env, "ERR_MMAP_VIEW_TRANSFERRED",
+                    "a view of this handle was moved out of its reach "
+                    "(ArrayBuffer.prototype.transfer()) and may still be in use: its pages cannot "
+                    "change until that buffer is garbage-collected");
+}
+
+// Splitting or merging under a running flushAsync() would let a piece be
+// unmapped while the flush still works on it.
+Napi::Value ThrowBusy(Napi::Env env) {
+  return ThrowError(env, "ERR_MMAP_BUSY",
+                    "a flushAsync() is still running on this handle; await it before splitting "
+                    "or merging");
+}
 
 Napi::Value Done(Napi::Env env, const os::Error& error) {
   return error ? ThrowOsError(env, error) : env.Undefined();
@@ -174,10 +194,11 @@ Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  // Views go first: nothing handed out may see the pages change protection,
+  // even if mprotect fails halfway through.
+  if (region->Consume(info.Env())) return ThrowMovedOut(info.Env());
   os::Error error = os::protect(region->allocation(), region->address(), region->size(), access);
   if (error) return ThrowOsError(info.Env(), error);
-  // The pages changed protection: nothing handed out before may touch them.
-  region->Consume(info.Env());
   region->set_access(access);
   return info.Env().Undefined();
 }
@@ -253,7 +274,9 @@ Napi::Value NativeMapping::Split(const Napi::CallbackInfo& info) {
                           std::to_string(region->size()) + " bytes of the mapping");
   }
   bool keep_low = info[1].As<Napi::Boolean>().Value();
-  return New(info.Env(), region->Split(info.Env(), at, keep_low));
+  if (region->pinned()) return ThrowBusy(info.Env());
+  if (region->Consume(info.Env())) return ThrowMovedOut(info.Env());
+  return New(info.Env(), region->Split(at, keep_low));
 }
 
 Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
@@ -262,11 +285,14 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   if (!other) return Napi::Value();
   Region* next = other->Live(info.Env());
   if (!next) return Napi::Value();
+  if (region->pinned() || next->pinned()) return ThrowBusy(info.Env());
   if (!os::mergeable(region->allocation(), next->allocation())) {
     return ThrowError(info.Env(), "ERR_MMAP_BACKING_MISMATCH",
                       "the handles are pieces of different allocations, which this "
                       "platform cannot merge");
   }
+  bool moved = region->Consume(info.Env());
+  if (next->Consume(info.Env()) || moved) return ThrowMovedOut(info.Env());
   region->Absorb(info.Env(), *next);
   return info.Env().Undefined();
 }

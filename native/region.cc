@@ -43,8 +43,10 @@ bool IsOwned(uintptr_t address, size_t size) { return os::tracked(address, size)
 
 struct Region::View {
   std::shared_ptr<Region> region;
-  napi_ref ref = nullptr;
+  napi_ref ref = nullptr;  // weak; null once detached (or escaped) and forgotten
   bool creating = true;
+  bool unaccounted = false;  // see DetachViews
+  bool moved = false;        // its pages live on in a buffer we never see
 };
 
 Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved,
@@ -129,22 +131,40 @@ void Region::FinalizeView(napi_env env, void*, void* hint) {
     region.views_.erase(std::find(region.views_.begin(), region.views_.end(), view));
     napi_delete_reference(env, view->ref);
   }
+  if (view->moved) --region.moved_;
+  if (view->unaccounted && --region.unaccounted_ == 0) region.ReleaseIfIdle();
   delete view;  // may drop the last owner, and so unmap
 }
 
-void Region::DetachViews(Napi::Env env) {
-  if (addon_->tearing_down) return;
+bool Region::DetachViews(Napi::Env env) {
+  if (addon_->tearing_down) return false;
   for (View* view : views_) {
-    napi_value buffer;
-    if (napi_get_reference_value(env, view->ref, &buffer) == napi_ok && buffer) {
+    napi_value buffer = nullptr;
+    bool detached = false;
+    if (napi_get_reference_value(env, view->ref, &buffer) == napi_ok && buffer &&
+        napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && !detached) {
       napi_detach_arraybuffer(env, buffer);
+    } else {
+      // Collected, or detached by someone else: ArrayBuffer.prototype
+      // .transfer() moves the pages into a buffer we never see. Until this
+      // view's finalizer runs, something may still use them.
+      view->unaccounted = true;
+      ++unaccounted_;
+      if (buffer != nullptr) {  // alive but detached by someone else: moved
+        view->moved = true;
+        ++moved_;
+      }
     }
+    napi_delete_reference(env, view->ref);
+    view->ref = nullptr;
   }
+  views_.clear();
+  return moved_ > 0;
 }
 
-void Region::Consume(Napi::Env env) {
-  DetachViews(env);
+bool Region::Consume(Napi::Env env) {
   ++generation_;
+  return DetachViews(env);
 }
 
 void Region::End(Napi::Env env, bool release) {
@@ -152,15 +172,19 @@ void Region::End(Napi::Env env, bool release) {
   Consume(env);
   state_ = State::kEnded;
   release_on_end_ = release;
-  if (pins_ == 0) Release();
+  ReleaseIfIdle();
+}
+
+void Region::ReleaseIfIdle() {
+  if (state_ == State::kEnded && pins_ == 0 && unaccounted_ == 0) Release();
 }
 
 void Region::Unpin() {
-  if (--pins_ == 0 && state_ == State::kEnded) Release();
+  --pins_;
+  ReleaseIfIdle();
 }
 
-std::shared_ptr<Region> Region::Split(Napi::Env env, size_t at, bool keep_low) {
-  Consume(env);
+std::shared_ptr<Region> Region::Split(size_t at, bool keep_low) {
   os::Mapping piece{keep_low ? address_ + at : address_,
                     keep_low ? size_ - at : at, allocation_};
   Disown(address_);
@@ -172,7 +196,6 @@ std::shared_ptr<Region> Region::Split(Napi::Env env, size_t at, bool keep_low) {
 }
 
 void Region::Absorb(Napi::Env env, Region& next) {
-  Consume(env);
   next.End(env, /*release=*/false);
   Disown(address_);
   size_ += next.size_;

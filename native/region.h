@@ -4,7 +4,8 @@
 // by every ArrayBuffer view it handed out, and by every piece of async work
 // running on it. The pages themselves are released exactly once:
 //   - explicitly (unmap, consume): End() detaches every view first, then
-//     unmaps at once, or when the last pin (async work) lets go;
+//     unmaps at once, or when the last pin (async work) lets go, or when the
+//     last view it could not detach (see DetachViews) is finalized;
 //   - by garbage collection: when the last owner drops, the destructor unmaps.
 // Finalizers only ever drop a shared_ptr.
 #pragma once
@@ -42,10 +43,16 @@ class Region : public std::enable_shared_from_this<Region> {
 
   // A new external ArrayBuffer over [offset, offset + length).
   Napi::Value NewView(Napi::Env env, size_t offset, size_t length);
-  // Detaches every view still reachable from JavaScript.
-  void DetachViews(Napi::Env env);
-  // Starts a new handle generation: old views are detached.
-  void Consume(Napi::Env env);
+  // Detaches every view handed out so far and forgets it. A view that cannot
+  // be detached (collected, or moved out by ArrayBuffer.prototype.transfer())
+  // keeps the pages mapped until its finalizer runs. Returns whether a view
+  // was moved out (now or before) and is still alive elsewhere, so that the
+  // pages must not change.
+  bool DetachViews(Napi::Env env);
+  // Starts a new handle generation: old views are detached (as above).
+  bool Consume(Napi::Env env);
+  // Whether async work is running on the pages.
+  bool pinned() const { return pins_ > 0; }
 
   // Ends the region: views detached, pages unmapped now or after the last
   // pin. With `release` false the pages are left mapped (intoRaw).
@@ -60,8 +67,10 @@ class Region : public std::enable_shared_from_this<Region> {
   void set_committed() { reserved_ = false; }
 
   // Moves [at, size) (keep_low) or [0, at) (!keep_low) into a new region.
-  std::shared_ptr<Region> Split(Napi::Env env, size_t at, bool keep_low);
-  // Takes over `next`, which must start where this region ends.
+  // The caller has consumed this region (its views are gone).
+  std::shared_ptr<Region> Split(size_t at, bool keep_low);
+  // Takes over `next`, which must start where this region ends. The caller
+  // has consumed both.
   void Absorb(Napi::Env env, Region& next);
 
   // Async work pins the pages so that End() cannot unmap under it.
@@ -76,6 +85,9 @@ class Region : public std::enable_shared_from_this<Region> {
   struct View;
   static void FinalizeView(napi_env env, void* data, void* hint);
   void Release();
+  // Releases an ended region once no async work and no unaccounted view
+  // can still touch its pages.
+  void ReleaseIfIdle();
 
   Addon* addon_;
   uint8_t* address_;
@@ -87,6 +99,8 @@ class Region : public std::enable_shared_from_this<Region> {
   State state_ = State::kLive;
   bool release_on_end_ = true;
   int pins_ = 0;
+  int unaccounted_ = 0;
+  int moved_ = 0;
   uint64_t generation_ = 0;
   int64_t accounted_ = 0;
   std::vector<View*> views_;

@@ -187,18 +187,21 @@ export abstract class Handle implements Disposable {
         `the handle to merge must start at 0x${end.toString(16)}, where this one ends; it starts at 0x${next.address.toString(16)}`,
       );
     }
-    if (
-      other.constructor !== this.constructor ||
-      other.state.access !== this.state.access ||
-      other.state.flags !== this.state.flags ||
-      other.state.unsafeFlags !== this.state.unsafeFlags ||
-      other.state.pageSize !== this.state.pageSize
-    ) {
-      fail('ERR_MMAP_ATTRIBUTE_MISMATCH', 'handles to merge must have the same type, protection and flags');
+    const mine = { type: this.constructor.name, ...this.state };
+    const theirs = { type: other.constructor.name, ...other.state };
+    const differ = (Object.keys(mine) as (keyof typeof mine)[]).filter((key) => mine[key] !== theirs[key]);
+    if (differ.length > 0) {
+      const show = (side: typeof mine) => differ.map((key) => `${key} ${String(side[key])}`).join(', ');
+      fail('ERR_MMAP_ATTRIBUTE_MISMATCH', `handles to merge must match: this one has ${show(mine)}; the other has ${show(theirs)}`);
     }
-    mapping.absorb(next);
+    try {
+      mapping.absorb(next);
+    } finally {
+      // The native side detached both handles' views, whatever the outcome.
+      this.forgetViews();
+      other.forgetViews();
+    }
     other.retire();
-    this.forgetViews();
   }
 
   /** @internal The native mapping, or ERR_MMAP_CLOSED. */
@@ -230,8 +233,12 @@ export abstract class Handle implements Disposable {
         `split point must be a multiple of the page size ${pageSize} strictly between 0 and the size ${mapping.size}, got ${String(at)}`,
       );
     }
-    const piece = mapping.split(at, keepLow);
-    this.forgetViews();
+    let piece: NativeMapping;
+    try {
+      piece = mapping.split(at, keepLow);
+    } finally {
+      this.forgetViews(); // detached natively, whatever the outcome
+    }
     return new (this.constructor as HandleClass<this>)(piece, this.state);
   }
 }
@@ -332,7 +339,12 @@ export abstract class MappedHandle extends Handle {
 
   private remake<H>(Target: HandleClass<H>, access: number): H {
     checkWritableExec(access, this.state.unsafeFlags);
-    this.live().protect(access);
+    try {
+      this.live().protect(access);
+    } catch (error) {
+      this.forgetViews(); // detached before the protection changed
+      throw error;
+    }
     return this.handOver(Target, { ...this.state, access });
   }
 }

@@ -236,6 +236,10 @@ export class MmapOptions {
     if (fixed && this.#address === undefined) {
       fail('ERR_MMAP_MISSING_ADDRESS', 'UnsafeMmapFlags.MAP_FIXED needs withAddress(address)');
     }
+    if (fixed && native.isOwned(this.#address!, this.#size)) {
+      // Replacing them would leave the owner's views over someone else's pages.
+      fail('ERR_MMAP_INVALID_ADDRESS', `MAP_FIXED at 0x${this.#address!.toString(16)} would replace pages a live memmap handle owns`);
+    }
     if (fixed && this.#alignment !== 0) {
       fail('ERR_INVALID_ARG_VALUE', 'UnsafeMmapFlags.MAP_FIXED places the mapping exactly: it excludes withAlignment()');
     }

@@ -57,7 +57,8 @@ export function checkAddress(value: unknown): bigint {
 
 /** Bits of `known`. */
 export function checkFlags(value: unknown, known: number, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || (value & ~known) !== 0) {
+  // `&` works on 32 bits: anything wider is refused before it could alias.
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 0xffffffff || (value & ~known) !== 0) {
     fail('ERR_INVALID_ARG_VALUE', `${what} must be a combination of the ${what} bits, got ${describe(value)}`);
   }
   return value;

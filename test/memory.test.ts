@@ -2,6 +2,8 @@
 // (/proc/self/smaps VmFlags and Rss), plus placement, split/merge of
 // reservations, and adopting existing memory.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Advice, MmapFlags, MmapOptions, UnsafeMmapFlags } from '../src';
 import { areaAt, emulator, isLinux, kernelSeesUs, kibWithVmFlag, leavesMapCount, notUnderQemu, onlyLinux, rss, smapsAt } from './helpers';
@@ -270,6 +272,22 @@ describe('sparse reservations', () => {
     expect(whole.size).toBe(4 * P);
     whole.bytes[4 * P - 1] = 1;
     whole.unmap();
+  });
+
+  it.skipIf(!isLinux)('a file reservation and an adjacent anonymous one do not merge (commit would swap the file for zeros)', () => {
+    const f = fs.openSync(path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-')), 'data'), 'w+');
+    fs.writeSync(f, Buffer.alloc(P, 0x41));
+    const anonymous = new MmapOptions(2 * P).reserveMut();
+    const upper = anonymous.splitOff(P);
+    const address = upper.start;
+    upper.unmap();
+    // A free address: the kernel honours the hint.
+    const file = new MmapOptions(P).withFile(f).withAddress(address).reserveMut();
+    expect(file.start).toBe(address);
+    expect(() => anonymous.merge(file)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_BACKING_MISMATCH' }));
+    expect(file.commit().bytes[0]).toBe(0x41);
+    anonymous.unmap();
+    fs.closeSync(f);
   });
 
   it('merging handles of different protection or type fails, leaving both usable', () => {

@@ -131,8 +131,11 @@ AllocationRef adopt(uint8_t*, size_t) {
   return std::make_shared<Allocation>(Allocation{false, 0, 0});
 }
 
-// Each piece unmaps its own pages, so any two adjacent pieces can merge.
-bool mergeable(const AllocationRef&, const AllocationRef&) { return true; }
+// Each piece unmaps its own pages, so adjacent pieces can merge, as long as
+// commit() would remake them alike (a file piece must not become anonymous).
+bool mergeable(const AllocationRef& a, const AllocationRef& b) {
+  return a->anonymous == b->anonymous && a->map_flags == b->map_flags;
+}
 
 Error unmap(const AllocationRef&, uint8_t* address, size_t size) {
   if (munmap(address, size) != 0) return fail("munmap");
