@@ -1,8 +1,10 @@
 // Module entry: the per-environment Addon and the module-level functions.
 #include "addon.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "args.h"
 #include "errors.h"
@@ -45,7 +47,18 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
 
   os::Mapping mapping;
   os::Error error = os::map(request, &mapping);
-  if (error) return ThrowOsError(env, error);
+  if (error) {
+    char detail[160];
+    std::snprintf(detail, sizeof detail, "%s %zu bytes%s%s", request.reserve ? "reserving" : "mapping",
+                  request.size, request.file >= 0 ? " of a file at offset " : "",
+                  request.file >= 0 ? std::to_string(request.offset).c_str() : "");
+    if (request.address) {
+      size_t used = std::strlen(detail);
+      std::snprintf(detail + used, sizeof detail - used, " at 0x%llx",
+                    static_cast<unsigned long long>(request.address));
+    }
+    return ThrowOsError(env, error, detail);
+  }
   auto region = std::make_shared<Region>(GetAddon(env), std::move(mapping), request.access,
                                          request.reserve, fd < 0);
   region->Account(env);

@@ -31,13 +31,14 @@ Napi::Value Throw(Napi::Env env, Napi::Value error) {
 
 }  // namespace
 
-Napi::Value MakeOsError(Napi::Env env, const os::Error& error) {
+Napi::Value MakeOsError(Napi::Env env, const os::Error& error, const std::string& detail) {
   if (error.code == os::Error::kUnsupported) {
     return MakeError(env, "ERR_MMAP_UNSUPPORTED",
                      std::string(error.syscall) + " is not supported on this platform");
   }
   os::ErrorText text = os::describe(error);
   std::string message = std::string(text.name) + ": " + text.message + ", " + error.syscall;
+  if (!detail.empty()) message += " (" + detail + ")";
   return Make(env, text.name, message, Napi::Number::New(env, text.errno_value),
               Napi::String::New(env, error.syscall));
 }
@@ -46,8 +47,8 @@ Napi::Value MakeError(Napi::Env env, const char* code, const std::string& messag
   return Make(env, code, message, env.Undefined(), env.Undefined());
 }
 
-Napi::Value ThrowOsError(Napi::Env env, const os::Error& error) {
-  return Throw(env, MakeOsError(env, error));
+Napi::Value ThrowOsError(Napi::Env env, const os::Error& error, const std::string& detail) {
+  return Throw(env, MakeOsError(env, error, detail));
 }
 
 Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message) {

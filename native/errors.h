@@ -10,13 +10,14 @@
 
 namespace memmap {
 
-// An MmapError for an OS failure: code = errno name, plus errno and syscall.
-Napi::Value MakeOsError(Napi::Env env, const os::Error& error);
+// An MmapError for an OS failure: code = errno name, plus errno and syscall;
+// `detail` (what was asked of the OS) ends the message.
+Napi::Value MakeOsError(Napi::Env env, const os::Error& error, const std::string& detail = "");
 // An MmapError with one of the library's own codes.
 Napi::Value MakeError(Napi::Env env, const char* code, const std::string& message);
 
 // Throw the above; they return an empty value for `return Throw...(env, ...)`.
-Napi::Value ThrowOsError(Napi::Env env, const os::Error& error);
+Napi::Value ThrowOsError(Napi::Env env, const os::Error& error, const std::string& detail = "");
 Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message);
 Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env);
 

@@ -58,7 +58,14 @@ class FlushWork {
       if (napi_open_handle_scope(env, &scope) == napi_ok) {
         if (work->error_) {
           Napi::Value error = MakeOsError(Napi::Env(env), work->error_);
-          if (!error.IsEmpty()) napi_reject_deferred(env, work->deferred_, error);
+          napi_value reason = error.IsEmpty() ? nullptr : static_cast<napi_value>(error);
+          if (reason == nullptr) {
+            // The MmapError factory could not run; a plain error still settles it.
+            napi_value message;
+            napi_create_string_utf8(env, "msync failed", NAPI_AUTO_LENGTH, &message);
+            napi_create_error(env, nullptr, message, &reason);
+          }
+          napi_reject_deferred(env, work->deferred_, reason);
         } else {
           napi_value undefined;
           napi_get_undefined(env, &undefined);
@@ -135,7 +142,12 @@ Napi::Value NativeMapping::New(Napi::Env env, std::shared_ptr<Region> region) {
 NativeMapping* NativeMapping::From(Napi::Value value) {
   Napi::Env env = value.Env();
   if (!value.IsObject() || !value.As<Napi::Object>().CheckTypeTag(&kMappingTag)) {
-    ThrowError(env, "ERR_INVALID_ARG_TYPE", "expected a memmap handle");
+    static const char* const kTypeNames[] = {"undefined", "null",     "boolean",  "number",
+                                             "string",    "symbol",   "object",   "function",
+                                             "external",  "bigint"};
+    ThrowError(env, "ERR_INVALID_ARG_TYPE",
+               std::string("expected a memmap handle, got ") +
+                   (value.IsObject() ? "another object" : kTypeNames[value.Type()]));
     return nullptr;
   }
   return Unwrap(value.As<Napi::Object>());
@@ -226,8 +238,11 @@ Napi::Value NativeMapping::Flush(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeMapping::FlushAsync(const Napi::CallbackInfo& info) {
   if (!LiveRange(info, 0)) return Napi::Value();
-  return Napi::Value(info.Env(),
-                     FlushWork::Start(info.Env(), region_, SizeArg(info, 0), SizeArg(info, 1)));
+  napi_value promise = FlushWork::Start(info.Env(), region_, SizeArg(info, 0), SizeArg(info, 1));
+  if (promise == nullptr && !info.Env().IsExceptionPending()) {
+    return ThrowError(info.Env(), "ERR_MMAP_ASYNC_FAILED", "flushAsync() could not queue its work");
+  }
+  return Napi::Value(info.Env(), promise);
 }
 
 Napi::Value NativeMapping::Lock(const Napi::CallbackInfo& info) {

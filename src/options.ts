@@ -112,14 +112,16 @@ export class MmapOptions {
 
   /**
    * Where to map: a hint the OS may ignore (compare the result's `start`),
-   * or exactly there with `UnsafeMmapFlags.MAP_FIXED`. Must be page aligned
-   * (`ERR_MMAP_INVALID_OFFSET`).
+   * or exactly there with `UnsafeMmapFlags.MAP_FIXED`; or, for
+   * {@link MmapOptions.mapFromExisting}, where the pages are. Must be page
+   * aligned, and for a new mapping a multiple of
+   * {@link MmapOptions.allocationGranularity} (64 KiB on Windows, where
+   * mappings can only start there): `ERR_MMAP_INVALID_OFFSET`.
    */
   withAddress(address: bigint): this {
     checkAddress(address);
-    const pageSize = PAGE_SIZE;
-    if (!isMultiple(address, pageSize)) {
-      fail('ERR_MMAP_INVALID_OFFSET', `address must be a multiple of the page size ${pageSize}, got 0x${address.toString(16)}`);
+    if (!isMultiple(address, PAGE_SIZE)) {
+      fail('ERR_MMAP_INVALID_OFFSET', `address must be a multiple of the page size ${PAGE_SIZE}, got 0x${address.toString(16)}`);
     }
     this.#address = address;
     return this;
@@ -235,6 +237,12 @@ export class MmapOptions {
     const fixed = (this.#unsafeFlags & UnsafeMmapFlags.MAP_FIXED) !== 0;
     if (fixed && this.#address === undefined) {
       fail('ERR_MMAP_MISSING_ADDRESS', 'UnsafeMmapFlags.MAP_FIXED needs withAddress(address)');
+    }
+    if (this.#address !== undefined && !isMultiple(this.#address, ALLOCATION_GRANULARITY)) {
+      fail(
+        'ERR_MMAP_INVALID_OFFSET',
+        `a new mapping's address must be a multiple of the allocation granularity ${ALLOCATION_GRANULARITY}, got 0x${this.#address.toString(16)}`,
+      );
     }
     if (fixed && native.isOwned(this.#address!, this.#size)) {
       // Replacing them would leave the owner's views over someone else's pages.

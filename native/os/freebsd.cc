@@ -17,9 +17,7 @@ int huge_page_flags(size_t page_size, bool* supported) {
   // FreeBSD promotes aligned mappings to superpages by itself; a specific
   // size can only be asked for as an alignment.
   if (page_size == 0) return MAP_ALIGNED_SUPER;
-  int bits = 0;
-  for (size_t value = page_size; value > 1; value >>= 1) ++bits;
-  return MAP_ALIGNED(bits);
+  return MAP_ALIGNED(log2_of(page_size));
 }
 
 int map_flags(uint32_t flags) {

@@ -26,15 +26,6 @@ namespace {
 
 const char kHugePagesDir[] = "/sys/kernel/mm/hugepages";
 
-int log2_of(size_t value) {
-  int bits = 0;
-  while (value > 1) {
-    value >>= 1;
-    ++bits;
-  }
-  return bits;
-}
-
 }  // namespace
 
 namespace kernel {

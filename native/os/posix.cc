@@ -263,9 +263,6 @@ const ErrnoName kErrnoNames[] = {
 }  // namespace
 
 ErrorText describe(const Error& error) {
-  if (error.code == Error::kUnsupported) {
-    return {"ENOTSUP", -ENOTSUP, "not supported on this platform"};
-  }
   if (error.code == Error::kNoSuchProcess) return {"ESRCH", -ESRCH, strerror(ESRCH)};
   const char* name = "UNKNOWN";
   for (const ErrnoName& entry : kErrnoNames) {

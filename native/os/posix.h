@@ -1,10 +1,19 @@
-// What posix.cc asks of the per-kernel parts (linux.cc, macos.cc, freebsd.cc,
-// or generic.cc for any other POSIX system).
+// What posix.cc asks of the per-kernel parts (linux.cc, macos.cc, freebsd.cc).
 #pragma once
 
 #include "os.h"
 
 namespace memmap::os::kernel {
+
+// log2 of a power of two: how mmap(2) flags encode page sizes.
+inline int log2_of(size_t power_of_two) {
+  int bits = 0;
+  while (power_of_two > 1) {
+    power_of_two >>= 1;
+    ++bits;
+  }
+  return bits;
+}
 
 // mmap(2) flags that request huge pages of `page_size` bytes (0: the system
 // default). Sets *supported to false where the size cannot be requested.

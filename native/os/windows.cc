@@ -15,6 +15,7 @@
 #endif
 #include <windows.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <mutex>
 
@@ -454,6 +455,27 @@ Error unlock(uint8_t* address, size_t size) {
   return {};
 }
 
+namespace {
+
+// Linux reads zeroes after MADV_DONTNEED on private memory; decommitting and
+// committing again is how Windows gives the same guarantee. Region by region,
+// so that each gets its own protection back; the commit charge just freed is
+// what the recommit takes.
+Error zero_anonymous(uint8_t* address, size_t size) {
+  for (uint8_t* cursor = address; cursor < address + size;) {
+    MEMORY_BASIC_INFORMATION region;
+    if (!VirtualQuery(cursor, &region, sizeof region)) return fail("VirtualQuery");
+    uint8_t* region_end = static_cast<uint8_t*>(region.BaseAddress) + region.RegionSize;
+    size_t length = static_cast<size_t>(std::min(region_end, address + size) - cursor);
+    if (!VirtualFree(cursor, length, MEM_DECOMMIT)) return fail("VirtualFree");
+    if (!VirtualAlloc(cursor, length, MEM_COMMIT, region.Protect)) return fail("VirtualAlloc");
+    cursor += length;
+  }
+  return {};
+}
+
+}  // namespace
+
 Error advise(uint8_t* address, size_t size, Advice advice) {
   MEMORY_BASIC_INFORMATION info;
   if (!VirtualQuery(address, &info, sizeof info)) return fail("VirtualQuery");
@@ -467,13 +489,7 @@ Error advise(uint8_t* address, size_t size, Advice advice) {
       prefetch(address, size);
       return {};
     case Advice::kDontNeed:
-      if (anonymous) {
-        // Linux reads zeroes afterwards; decommitting and committing again is
-        // how Windows gives the same guarantee.
-        if (!VirtualFree(address, size, MEM_DECOMMIT)) return fail("VirtualFree");
-        if (!VirtualAlloc(address, size, MEM_COMMIT, info.Protect)) return fail("VirtualAlloc");
-        return {};
-      }
+      if (anonymous) return zero_anonymous(address, size);
       // A shared view, or a private one never written, rereads the file:
       // exactly what it holds now. Copied pages cannot go back to the file.
       if (info.AllocationProtect == PAGE_WRITECOPY ||
@@ -580,7 +596,6 @@ const ErrorName kErrorNames[] = {
 };
 
 constexpr int kUnknownErrno = -4094;  // UV_UNKNOWN
-constexpr int kNotSupportedErrno = -4049;  // UV_ENOTSUP
 constexpr int kNoSuchProcessErrno = -4040;  // UV_ESRCH
 
 std::string system_message(DWORD code) {
@@ -603,9 +618,6 @@ std::string system_message(DWORD code) {
 }  // namespace
 
 ErrorText describe(const Error& error) {
-  if (error.code == Error::kUnsupported) {
-    return {"ENOTSUP", kNotSupportedErrno, "not supported on this platform"};
-  }
   if (error.code == Error::kNoSuchProcess) return {"ESRCH", kNoSuchProcessErrno, "no such process"};
   DWORD code = static_cast<DWORD>(error.code);
   for (const ErrorName& entry : kErrorNames) {
