@@ -271,7 +271,7 @@ export abstract class MappedHandle extends Handle {
   /**
    * {@link MappedHandle.flush} off the event loop: resolves once the range is
    * durable. The pages stay mapped until it settles, even if the handle is
-   * unmapped meanwhile.
+   * unmapped meanwhile; splits and merges throw `ERR_MMAP_BUSY` until then.
    */
   flushAsync(offset = 0, length?: number): Promise<void> {
     try {

@@ -25,7 +25,7 @@ namespace {
 // module's thread_local on a thread may allocate.
 struct Guard {
   std::atomic<bool> taken{false};
-  pthread_t owner{};
+  std::atomic<pthread_t> owner{};  // read by the handler on any thread
   volatile sig_atomic_t armed = 0;
   uintptr_t begin = 0;
   uintptr_t end = 0;
@@ -43,13 +43,13 @@ Guard* ClaimGuard() {
   for (Guard* guard = guards.load(std::memory_order_acquire); guard; guard = guard->next) {
     bool free = false;
     if (guard->taken.compare_exchange_strong(free, true)) {
-      guard->owner = self;
+      guard->owner.store(self, std::memory_order_release);
       return guard;
     }
   }
   Guard* guard = new Guard;
   guard->taken.store(true, std::memory_order_relaxed);
-  guard->owner = self;
+  guard->owner.store(self, std::memory_order_relaxed);
   guard->next = guards.load(std::memory_order_relaxed);
   while (!guards.compare_exchange_weak(guard->next, guard, std::memory_order_release)) {
   }
@@ -77,7 +77,7 @@ Guard* ArmedGuardOfThisThread() {
   pthread_t self = pthread_self();
   for (Guard* guard = guards.load(std::memory_order_acquire); guard; guard = guard->next) {
     if (guard->armed && guard->taken.load(std::memory_order_acquire) &&
-        pthread_equal(guard->owner, self)) {
+        pthread_equal(guard->owner.load(std::memory_order_acquire), self)) {
       return guard;
     }
   }
@@ -96,6 +96,9 @@ void Chain(int number, siginfo_t* info, void* context) {
   const struct sigaction& previous = number == SIGBUS ? previous_bus : previous_segv;
   if (previous.sa_flags & SA_SIGINFO) {
     previous.sa_sigaction(number, info, context);
+  } else if (previous.sa_handler == SIG_IGN && info->si_code <= 0) {
+    // Sent by a process (kill, raise), not raised by a fault: still ignored.
+    return;
   } else if (previous.sa_handler == SIG_DFL || previous.sa_handler == SIG_IGN) {
     // The kernel kills on a fault whose signal is ignored, too. Raised now,
     // the signal stays pending until this handler returns, then kills.
