@@ -3,7 +3,7 @@
 // sizes of this system.
 'use strict';
 
-const { MemoryAreas, MmapError, MmapOptions, Protection, ShareMode } = require('../dist');
+const { formatPermissions, MemoryAreas, MmapError, MmapOptions } = require('../dist');
 
 const HELP = {
   memmap: `Usage: memmap <command> [options]
@@ -82,15 +82,6 @@ function hex(value) {
   return `0x${value.toString(16)}`;
 }
 
-function permissions(area) {
-  return (
-    (area.protection & Protection.READ ? 'r' : '-') +
-    (area.protection & Protection.WRITE ? 'w' : '-') +
-    (area.protection & Protection.EXECUTE ? 'x' : '-') +
-    (area.shareMode === ShareMode.SHARED ? 's' : 'p')
-  );
-}
-
 const KINDS = ['file', 'anonymous', 'heap', 'stack', 'other'];
 
 function kindOf(area) {
@@ -121,7 +112,7 @@ function areasTable(pid, areas) {
     const offset = area.fileOffset === null ? '-' : area.fileOffset.toString(16).padStart(8, '0');
     lines.push(
       `${address(area.start)}-${address(area.end)} ${humanSize(area.end - area.start).padStart(6)} ` +
-        `${permissions(area)} ${offset.padEnd(8)} ${area.path ?? ''}`.trimEnd(),
+        `${formatPermissions(area)} ${offset.padEnd(8)} ${area.path ?? ''}`.trimEnd(),
     );
   }
   const totals = totalsOf(areas);
@@ -148,7 +139,7 @@ function areasJson(pid, areas) {
           size: hex(area.end - area.start),
           allocationBase: hex(area.allocationBase),
           protection: area.protection,
-          permissions: permissions(area),
+          permissions: formatPermissions(area),
           shareMode: area.shareMode,
           kind: kindOf(area),
           path: area.path,

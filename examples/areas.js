@@ -4,26 +4,17 @@
 //   node examples/areas.js
 'use strict';
 
-const { MemoryAreas, MmapOptions, Protection, ShareMode } = require('..');
-
-function permissions(area) {
-  return (
-    (area.protection & Protection.READ ? 'r' : '-') +
-    (area.protection & Protection.WRITE ? 'w' : '-') +
-    (area.protection & Protection.EXECUTE ? 'x' : '-') +
-    (area.shareMode === ShareMode.SHARED ? 's' : 'p')
-  );
-}
+const { formatPermissions, MemoryAreas, MmapOptions } = require('..');
 
 for (const area of MemoryAreas.open()) {
   const offset = area.fileOffset === null ? '' : ` @${area.fileOffset.toString(16)}`;
-  console.log(`${area.start.toString(16)}-${area.end.toString(16)} ${permissions(area)} ${area.path ?? ''}${offset}`);
+  console.log(`${area.start.toString(16)}-${area.end.toString(16)} ${formatPermissions(area)} ${area.path ?? ''}${offset}`);
 }
 
 // query() finds the area around one address: here, a page mapped just now.
 const page = new MmapOptions(MmapOptions.pageSize()).mapMut();
 const start = page.start;
 const area = MemoryAreas.query(start);
-console.log(`areas: the new page 0x${start.toString(16)} lies in ${area.start.toString(16)}-${area.end.toString(16)} ${permissions(area)}`);
+console.log(`areas: the new page 0x${start.toString(16)} lies in ${area.start.toString(16)}-${area.end.toString(16)} ${formatPermissions(area)}`);
 page.unmap();
 console.log(`areas: once unmapped, query() finds ${MemoryAreas.query(start) === null ? 'nothing there' : 'an area there'}`);

@@ -6,6 +6,7 @@
  */
 import { native } from './binding';
 import { fail, MmapError } from './errors';
+import { Protection } from './flags';
 import { checkAddress } from './validate';
 
 /** Whether writes to an area reach other mappings of the same memory. */
@@ -59,6 +60,19 @@ export interface NativeArea {
   shared: boolean;
   path: string | null;
   offset: bigint | null;
+}
+
+/**
+ * An area's protection and share mode as `/proc/<pid>/maps` and `pmap` show
+ * them: `r`, `w`, `x` or `-`, then `s` (shared) or `p` (private), e.g. `rw-p`.
+ */
+export function formatPermissions(area: Pick<MemoryArea, 'protection' | 'shareMode'>): string {
+  return (
+    (area.protection & Protection.READ ? 'r' : '-') +
+    (area.protection & Protection.WRITE ? 'w' : '-') +
+    (area.protection & Protection.EXECUTE ? 'x' : '-') +
+    (area.shareMode === ShareMode.SHARED ? 's' : 'p')
+  );
 }
 
 const SELF = 0;

@@ -6,7 +6,7 @@
  * `Reserved*` handles). Every error is an {@link MmapError} with a `code`.
  * @packageDocumentation
  */
-export { MemoryAreas, ShareMode } from './areas';
+export { formatPermissions, MemoryAreas, ShareMode } from './areas';
 export type { MemoryArea } from './areas';
 export { MmapError } from './errors';
 export type { MmapErrorCode } from './errors';

@@ -47,24 +47,18 @@ case $target in
   *) echo "build.sh: unknown target '$target' (win32-x64, linux-arm64 or linux-x64)" >&2; exit 2 ;;
 esac
 
-# Compiles in parallel. A source whose object is newer than it is compiled
-# again only if a header, binding.gyp or this script changed since the last
-# build.
-newest_header=$(find "$ROOT/native" "$NODE_API_HEADERS/include" "$ROOT/binding.gyp" "$0" \
-                  \( -name '*.h' -o -name binding.gyp -o -name build.sh \) -newer "$obj" | head -1)
+# Compiles every source, two at a time: a whole build takes seconds, and an
+# incremental one would have to know every header each source includes.
 objects=()
 pids=()
 for source in "${sources[@]}"; do
   object=$obj/$(echo "$source" | tr / _).o
   objects+=("$object")
-  if [ -n "$newest_header" ] || [ ! "$object" -nt "$ROOT/$source" ]; then
-    "$cxx" "${common[@]}" "${cflags[@]}" -c "$ROOT/$source" -o "$object" &
-    pids+=($!)
-    if (( ${#pids[@]} >= ${JOBS:-2} )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
-  fi
+  "$cxx" "${common[@]}" "${cflags[@]}" -c "$ROOT/$source" -o "$object" &
+  pids+=($!)
+  if (( ${#pids[@]} >= ${JOBS:-2} )); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
 done
 for pid in "${pids[@]}"; do wait "$pid"; done
-touch "$obj"
 "$cxx" "${objects[@]}" "${link[@]}" -o "$out"
 
 if [ "$target" = win32-x64 ]; then
