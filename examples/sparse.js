@@ -5,7 +5,7 @@
 //   node examples/sparse.js
 'use strict';
 
-const { MemoryAreas, MmapOptions } = require('..');
+const { formatPermissions, MemoryAreas, MmapOptions } = require('..');
 
 const PAGE = MmapOptions.pageSize();
 const RESERVED = 1 << 30; // 1 GiB of address space, no memory behind it yet
@@ -30,7 +30,7 @@ console.log(`sparse: first byte of each page: ${[0, 1, 2, 3].map((page) => buffe
 // reservation with no access.
 for (const area of MemoryAreas.queryRange(base, base + BigInt(RESERVED))) {
   const kib = (area.end - area.start) / 1024n;
-  console.log(`sparse:   0x${area.start.toString(16)}-0x${area.end.toString(16)} ${kib} KiB, protection bits ${area.protection}`);
+  console.log(`sparse:   0x${area.start.toString(16)}-0x${area.end.toString(16)} ${kib} KiB, ${formatPermissions(area)}`);
 }
 
 buffer.unmap();
