@@ -33,7 +33,7 @@ describe('the demo (examples/run-all.js)', () => {
     expect(stdout).toContain(`counter: run number 2, kept in ${counterFile}`);
     expect(fs.readFileSync(counterFile).readBigUInt64LE(0)).toBe(2n);
     expect(stdout).toContain('sparse: first byte of each page: 1, 2, 3, 4');
-    expect(stdout).toMatch(/sparse: {3}0x[0-9a-f]+-0x[0-9a-f]+ 16 KiB, protection bits 3\n/);
+    expect(stdout).toMatch(/sparse: {3}0x[0-9a-f]+-0x[0-9a-f]+ 16 KiB, rw-p\n/);
     if (process.arch === 'x64' || process.arch === 'arm64') expect(stdout).toContain('jit: add(40, 2) = 42');
     else expect(stdout).toContain(`jit: skipped, no machine code for ${process.arch}`);
     expect(stdout).toMatch(/areas: the new page 0x[0-9a-f]+ lies in [0-9a-f]+-[0-9a-f]+ rw-p\n/);
