@@ -58,7 +58,9 @@ function measure(tools, benchCase, contender, params, timeoutSeconds) {
     bun: [tools.bun, [path.join(__dirname, 'contenders', 'bun.js'), json]],
     c: [tools.baseline, [kind, params.variant ?? '-', params.path ?? '-', String(params.size ?? 0), String(params.count ?? params.round)]],
   }[contender.runner];
-  const child = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutSeconds * 1000 });
+  // A contender may load another build of the addon (node-gyp-build's override).
+  const env = contender.addon ? { ...process.env, MEMMAP_PREBUILD: tools.addons[contender.addon] } : process.env;
+  const child = spawnSync(command, args, { encoding: 'utf8', timeout: timeoutSeconds * 1000, env });
   if (child.error) return { ok: false, reason: `${child.error.code ?? child.error.message}` };
   const line = child.stdout.trim().split('\n').pop();
   try {
@@ -191,7 +193,11 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   setup.ensureDependencies();
   setup.checkLibraryBuilt();
-  const tools = { baseline: setup.compileBaseline(), bun: setup.bunPath() };
+  const tools = {
+    baseline: setup.compileBaseline(),
+    bun: setup.bunPath(),
+    addons: { unguarded: setup.buildUnguardedAddon() },
+  };
   const cases = makeCases(options.quick).filter((c) => options.only === undefined || options.only.includes(c.id));
   const dir = setup.dataDir();
   const made = [];

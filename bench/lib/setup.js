@@ -39,6 +39,28 @@ function compileBaseline() {
   return out;
 }
 
+/**
+ * Builds the addon once more with the fault guard compiled out
+ * (MEMMAP_UNGUARDED_FOR_BENCH), so that the guarded accessors can be measured
+ * against the same accessors without it. Returns the directory to give
+ * node-gyp-build as MEMMAP_PREBUILD.
+ */
+function buildUnguardedAddon() {
+  const dir = path.join(BENCH, 'build', 'unguarded');
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.copyFileSync(path.join(ROOT, 'binding.gyp'), path.join(dir, 'binding.gyp'));
+  fs.cpSync(path.join(ROOT, 'native'), path.join(dir, 'native'), { recursive: true });
+  const nodeGyp = require.resolve('node-gyp/bin/node-gyp.js', { paths: [ROOT] });
+  const nodedir = path.resolve(process.execPath, '..', '..');
+  execFileSync(process.execPath, [nodeGyp, 'rebuild', `--nodedir=${nodedir}`], {
+    cwd: dir,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, CXXFLAGS: `${process.env.CXXFLAGS ?? ''} -DMEMMAP_UNGUARDED_FOR_BENCH` },
+  });
+  return dir;
+}
+
 /** The Bun executable the `bun` package installed. */
 function bunPath() {
   return path.join(BENCH, 'node_modules', '.bin', 'bun');
@@ -141,6 +163,7 @@ function reserveHugePages(count) {
 }
 
 module.exports = {
+  buildUnguardedAddon,
   BENCH,
   ROOT,
   ensureDependencies,
