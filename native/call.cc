@@ -21,6 +21,7 @@ struct Callable {
   Type args[kMaxArgs];
   size_t arg_count;
   Type returns;
+  bool jit;  // MAP_JIT pages: switch this thread to executing them (Apple)
 };
 
 uint64_t DoubleBits(double value) {
@@ -167,11 +168,19 @@ napi_value Call(napi_env env, napi_callback_info info) {
   }
 
   napi_value result = nullptr;
+  if (callable.jit) os::jit_write_mode(false);
+  double real = 0;
+  uint64_t value = 0;
   if (callable.returns == kF64) {
-    napi_create_double(env, Invoke<double>(callable, slot), &result);
+    real = Invoke<double>(callable, slot);
+  } else {
+    value = Invoke<uint64_t>(callable, slot);
+  }
+  if (callable.jit) os::jit_write_mode(true);
+  if (callable.returns == kF64) {
+    napi_create_double(env, real, &result);
     return result;
   }
-  uint64_t value = Invoke<uint64_t>(callable, slot);
   switch (callable.returns) {
     case kI32: napi_create_int32(env, static_cast<int32_t>(value), &result); break;
     case kI64: napi_create_bigint_int64(env, static_cast<int64_t>(value), &result); break;
@@ -201,6 +210,7 @@ Napi::Value NewCallable(Napi::Env env, std::shared_ptr<Region> region, size_t of
     callable->args[i] = static_cast<Type>(args.Get(i).As<Napi::Number>().Uint32Value());
   }
   callable->returns = static_cast<Type>(spec.Get("returns").As<Napi::Number>().Uint32Value());
+  callable->jit = spec.Get("jit").ToBoolean().Value();
   callable->code = region->address() + offset;
   callable->generation = region->generation();
   callable->region = std::move(region);

@@ -40,7 +40,7 @@ export interface NativeMapping {
   flushIcache(): void;
   split(at: number, keepLow: boolean): NativeMapping;
   absorb(other: NativeMapping): void;
-  function(offset: number, signature: { args: number[]; returns: number }): (...args: unknown[]) => unknown;
+  function(offset: number, signature: { args: number[]; returns: number; jit: boolean }): (...args: unknown[]) => unknown;
 }
 
 interface Native {

@@ -370,7 +370,8 @@ abstract class BytesHandle extends MappedHandle {
     if (offset >= mapping.size) {
       fail('ERR_MMAP_OUT_OF_BOUNDS', `offset ${offset} is not inside the mapping of size ${mapping.size}`);
     }
-    return mapping.function(offset, encodeSignature(signature)) as GeneratedFunction<S>;
+    const jit = (this.state.unsafeFlags & UnsafeMmapFlags.JIT) !== 0;
+    return mapping.function(offset, { ...encodeSignature(signature), jit }) as GeneratedFunction<S>;
   }
 
   /** @internal */

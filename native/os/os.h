@@ -118,6 +118,9 @@ Error lock_on_fault(uint8_t* address, size_t size);
 Error unlock(uint8_t* address, size_t size);
 Error advise(uint8_t* address, size_t size, Advice advice);
 void flush_icache(uint8_t* address, size_t size);
+// On Apple silicon, MAP_JIT pages are writable or executable, per thread:
+// this thread's choice (pthread_jit_write_protect_np). Elsewhere nothing.
+void jit_write_mode(bool writable);
 // Whether every page of the range is mapped in this process.
 Error is_mapped(uint8_t* address, size_t size, bool* mapped);
 // Adopts pages mapped by someone else, so that unmap() can release them.

@@ -11,6 +11,7 @@
 
 #if defined(__APPLE__)
 #include <libkern/OSCacheControl.h>
+#include <pthread.h>
 #endif
 
 #ifndef MAP_ANONYMOUS
@@ -112,6 +113,8 @@ Error map(const MapRequest& request, Mapping* out) {
     return error;
   }
   uint8_t* start = static_cast<uint8_t*>(address);
+  // JavaScript writes the code through views, on this thread.
+  if (request.jit) jit_write_mode(true);
   if (!request.reserve) {
     Error error = kernel::after_map(start, request.size, request.flags);
     if (error) {
@@ -193,6 +196,14 @@ Error advise(uint8_t* address, size_t size, Advice advice) {
   if (value < 0) return Error{Error::kUnsupported, "madvise"};
   if (madvise(address, size, value) != 0) return fail("madvise");
   return {};
+}
+
+void jit_write_mode(bool writable) {
+#if defined(__APPLE__) && defined(__aarch64__)
+  if (pthread_jit_write_protect_supported_np()) pthread_jit_write_protect_np(writable ? 0 : 1);
+#else
+  (void)writable;
+#endif
 }
 
 void flush_icache(uint8_t* address, size_t size) {

@@ -347,6 +347,9 @@ Error map_file(const MapRequest& request, Mapping* out) {
 
 }  // namespace
 
+// Windows has no per-thread W^X switch for JIT pages.
+void jit_write_mode(bool) {}
+
 Error file_handle(int fd, FileHandle* out) {
   // Node's descriptors are libuv's, over the C runtime Node was built with
   // (not the one this addon links); the host exports libuv. An embedder that
