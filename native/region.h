@@ -34,8 +34,6 @@ class Region : public std::enable_shared_from_this<Region> {
 
   uint8_t* address() const { return address_; }
   size_t size() const { return size_; }
-  uint32_t access() const { return access_; }
-  bool reserved() const { return reserved_; }
   bool live() const { return state_ == State::kLive; }
   // Bumped whenever a handle over this region is consumed, so that callers
   // holding an older generation (asFunction) know their handle is gone.
