@@ -17,6 +17,31 @@ namespace memmap {
 
 Addon* GetAddon(Napi::Env env) { return env.GetInstanceData<Addon>(); }
 
+void BeginTeardown(Addon* addon) {
+  if (addon->tearing_down) return;
+  napi_handle_scope scope;
+  bool scoped = napi_open_handle_scope(addon->env, &scope) == napi_ok;
+  for (Region* region = addon->regions; region; region = region->next()) {
+    region->DetachViews(Napi::Env(addon->env));
+  }
+  if (scoped) napi_close_handle_scope(addon->env, scope);
+  addon->tearing_down = true;
+}
+
+bool JavaScriptStopped(napi_env env) {
+  // Any call that may run JavaScript says so; coercing a boolean has no
+  // other effect.
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return true;
+  napi_value value, coerced;
+  bool pending = false;
+  bool stopped = napi_get_boolean(env, false, &value) == napi_ok &&
+                 napi_coerce_to_bool(env, value, &coerced) != napi_ok &&
+                 napi_is_exception_pending(env, &pending) == napi_ok && !pending;
+  napi_close_handle_scope(env, scope);
+  return stopped;
+}
+
 namespace {
 
 // map(size, address, fd, offset, access, flags, pageSize, alignment, mode):
@@ -25,16 +50,34 @@ namespace {
 // src/binding.ts.
 enum MapMode : uint32_t { kFixed = 1, kJit = 2, kReserve = 4 };
 
+std::string Hex(uintptr_t address) {
+  char text[2 + 2 * sizeof address + 1];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(address));
+  return text;
+}
+
+// Address 0 cannot back an ArrayBuffer (Node-API takes a null data pointer
+// for "no memory"), and the registry of live ranges uses 0 for a free slot.
+Napi::Value ThrowAddressZero(Napi::Env env) {
+  return ThrowError(env, "ERR_MMAP_INVALID_ADDRESS",
+                    "address 0 cannot be mapped through memmap: an ArrayBuffer cannot start "
+                    "at a null pointer");
+}
+
+Napi::Value ThrowOwned(Napi::Env env, uintptr_t address, size_t size, const char* what) {
+  return ThrowError(env, "ERR_MMAP_INVALID_ADDRESS",
+                    std::string(what) + " the " + std::to_string(size) + " bytes at " +
+                        Hex(address) + ": they belong to a live memmap handle");
+}
+
 Napi::Value Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  Addon* addon = GetAddon(env);
+  RetryReleases(addon);
   os::MapRequest request;
   request.size = SizeArg(info, 0);
   request.address = reinterpret_cast<uintptr_t>(AddressArg(info, 1));
   int fd = info[2].As<Napi::Number>().Int32Value();
-  if (fd >= 0) {
-    os::Error error = os::file_handle(fd, &request.file);
-    if (error) return ThrowOsError(env, error);
-  }
   request.offset = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
   request.access = info[4].As<Napi::Number>().Uint32Value();
   request.flags = info[5].As<Napi::Number>().Uint32Value();
@@ -44,48 +87,63 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   request.fixed = (mode & kFixed) != 0;
   request.jit = (mode & kJit) != 0;
   request.reserve = (mode & kReserve) != 0;
+  if (request.fixed && request.address == 0) return ThrowAddressZero(env);
 
+  // MAP_FIXED replaces whatever is there: checked and tracked under one
+  // lock, so that no other thread can make those pages its own meanwhile.
+  std::unique_lock<std::recursive_mutex> exclusive;
+  if (request.fixed) {
+    exclusive = os::exclusive_tracking();
+    if (os::tracked(request.address, request.size)) {
+      return ThrowOwned(env, request.address, request.size, "MAP_FIXED would replace");
+    }
+  }
+  if (fd >= 0) {
+    os::Error error = os::file_handle(fd, &request.file);
+    if (error) return ThrowOsError(env, error);
+  }
   os::Mapping mapping;
   os::Error error = os::map(request, &mapping);
   if (error) {
-    char detail[160];
-    std::snprintf(detail, sizeof detail, "%s %zu bytes%s%s", request.reserve ? "reserving" : "mapping",
-                  request.size, request.file >= 0 ? " of a file at offset " : "",
-                  request.file >= 0 ? std::to_string(request.offset).c_str() : "");
-    if (request.address) {
-      size_t used = std::strlen(detail);
-      std::snprintf(detail + used, sizeof detail - used, " at 0x%llx",
-                    static_cast<unsigned long long>(request.address));
-    }
+    std::string detail = std::string(request.reserve ? "reserving " : "mapping ") +
+                         std::to_string(request.size) + " bytes";
+    if (request.file >= 0) detail += " of a file at offset " + std::to_string(request.offset);
+    if (request.address) detail += " at " + Hex(request.address);
     return ThrowOsError(env, error, detail);
   }
-  auto region = std::make_shared<Region>(GetAddon(env), std::move(mapping), request.access,
+  if (mapping.address == nullptr) {
+    os::unmap(mapping.allocation, mapping.address, mapping.size);
+    return ThrowAddressZero(env);
+  }
+  auto region = std::make_shared<Region>(addon, std::move(mapping), request.access,
                                          request.reserve, fd < 0);
   region->Account(env);
   return NativeMapping::New(env, std::move(region));
 }
 
+// adopt(address, size, access): pages mapped by someone else, that nobody
+// of ours owns, become a handle's.
 Napi::Value Adopt(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   uint8_t* address = AddressArg(info, 0);
   size_t size = SizeArg(info, 1);
-  os::Mapping mapping{address, size, os::adopt(address, size)};
-  auto region = std::make_shared<Region>(GetAddon(info.Env()), std::move(mapping),
-                                         info[2].As<Napi::Number>().Uint32Value(), false,
-                                         false);
-  region->Account(info.Env());
-  return NativeMapping::New(info.Env(), std::move(region));
-}
-
-Napi::Value IsMapped(const Napi::CallbackInfo& info) {
+  auto begin = reinterpret_cast<uintptr_t>(address);
+  if (begin == 0) return ThrowAddressZero(env);
+  auto exclusive = os::exclusive_tracking();
+  if (os::tracked(begin, size)) return ThrowOwned(env, begin, size, "cannot adopt");
   bool mapped = false;
-  os::Error error = os::is_mapped(AddressArg(info, 0), SizeArg(info, 1), &mapped);
-  if (error) return ThrowOsError(info.Env(), error);
-  return Napi::Boolean::New(info.Env(), mapped);
-}
-
-Napi::Value IsOwnedRange(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(
-      info.Env(), IsOwned(reinterpret_cast<uintptr_t>(AddressArg(info, 0)), SizeArg(info, 1)));
+  os::Error error = os::is_mapped(address, size, &mapped);
+  if (error) return ThrowOsError(env, error);
+  if (!mapped) {
+    return ThrowError(env, "ERR_MMAP_INVALID_ADDRESS",
+                      "cannot adopt the " + std::to_string(size) + " bytes at " + Hex(begin) +
+                          ": they are not all mapped");
+  }
+  os::Mapping mapping{address, size, os::adopt(address, size)};
+  auto region = std::make_shared<Region>(GetAddon(env), std::move(mapping),
+                                         info[2].As<Napi::Number>().Uint32Value(), false, false);
+  region->Account(env);
+  return NativeMapping::New(env, std::move(region));
 }
 
 Napi::Value PageSize(const Napi::CallbackInfo& info) {
@@ -118,20 +176,52 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// At environment teardown (a worker exiting, the main thread ending) every
-// region this environment still owns is released; no JavaScript runs after.
+// Only the current sentinel is held strongly, so only it is finalized at
+// teardown; older ones, let go, are finalized after a collection.
+void FinalizeSentinel(napi_env, void* data, void* hint) {
+  Addon* addon = static_cast<Addon*>(data);
+  if (reinterpret_cast<uintptr_t>(hint) == addon->sentinel_serial) BeginTeardown(addon);
+}
+
+// refreshSentinel(): called (once per turn of the event loop) after views
+// were made, so that the sentinel is newer than all of them.
+Napi::Value RefreshSentinel(const Napi::CallbackInfo& info) {
+  Addon* addon = GetAddon(info.Env());
+  napi_env env = info.Env();
+  napi_value buffer;
+  napi_ref fresh;
+  if (napi_create_external_arraybuffer(env, addon, 0, FinalizeSentinel,
+                                       reinterpret_cast<void*>(addon->sentinel_serial + 1),
+                                       &buffer) != napi_ok ||
+      napi_create_reference(env, buffer, 1, &fresh) != napi_ok) {
+    // The old sentinel stays; a teardown then relies on JavaScriptStopped().
+    return Napi::Value();
+  }
+  if (addon->sentinel) napi_delete_reference(env, addon->sentinel);
+  addon->sentinel = fresh;
+  ++addon->sentinel_serial;
+  return info.Env().Undefined();
+}
+
+// At environment teardown (a worker exiting, the main thread ending), after
+// Node finalized every view, each region this environment still owns is
+// ended; no JavaScript runs any more. Pages that a view moved out to another
+// thread may still reach stay mapped (Region::FinalizeView).
 void Teardown(void* data) {
   Addon* addon = static_cast<Addon*>(data);
-  addon->tearing_down = true;
-  // End() never frees a region (its owners do), so the list stays intact.
+  BeginTeardown(addon);
+  // Ending never frees a region (its owners do), so the list stays intact.
   for (Region* region = addon->regions; region; region = region->next()) {
-    region->End(Napi::Env(addon->env));
+    region->EndAtTeardown();
   }
+  RetryReleases(addon);
 }
 
 void DeleteAddon(Napi::Env, Addon* addon) {
   addon->make_error.Reset();
   addon->mapping_class.Reset();
+  if (addon->sentinel) napi_delete_reference(addon->env, addon->sentinel);
+  addon->sentinel = nullptr;
   // Views whose finalizers have not run still own regions, and regions
   // point at the Addon: the last of them deletes it.
   if (addon->regions == nullptr) {
@@ -153,8 +243,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.DefineProperties({
       Napi::PropertyDescriptor::Function(env, exports, "map", Map),
       Napi::PropertyDescriptor::Function(env, exports, "adopt", Adopt),
-      Napi::PropertyDescriptor::Function(env, exports, "isMapped", IsMapped),
-      Napi::PropertyDescriptor::Function(env, exports, "isOwned", IsOwnedRange),
       Napi::PropertyDescriptor::Function(env, exports, "pageSize", PageSize),
       Napi::PropertyDescriptor::Function(env, exports, "allocationGranularity",
                                          AllocationGranularity),
@@ -162,6 +250,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Function(env, exports, "defaultHugePageSize", DefaultHugePageSize),
       Napi::PropertyDescriptor::Function(env, exports, "freeHugePages", FreeHugePages),
       Napi::PropertyDescriptor::Function(env, exports, "setErrorFactory", SetErrorFactory),
+      Napi::PropertyDescriptor::Function(env, exports, "refreshSentinel", RefreshSentinel),
   });
   RegisterAreas(env, exports);
   RegisterAccessors(env, exports);

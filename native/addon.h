@@ -3,10 +3,23 @@
 
 #include <napi.h>
 
+#include <vector>
+
+#include "os/fault.h"
+#include "os/os.h"
 
 namespace memmap {
 
 class Region;
+
+// Pages whose deferred release failed: still mapped and owned, retried by
+// RetryReleases (region.h).
+struct Leftover {
+  os::AllocationRef allocation;
+  uint8_t* address;
+  size_t size;
+  os::RangeOwner* owner;
+};
 
 struct Addon {
   napi_env env;
@@ -15,7 +28,15 @@ struct Addon {
   // The regions of this environment (an intrusive list through
   // Region::next_/prev_), released when it is torn down.
   Region* regions = nullptr;
+  std::vector<Leftover> leftovers;
+  // Set once BeginTeardown has sorted out the views; from then on Node
+  // finalizes views itself, whether or not their buffers live elsewhere.
   bool tearing_down = false;
+  // The teardown sentinel: an empty external buffer held strongly, so that
+  // Node finalizes it only at teardown, and made anew after views are
+  // made, so that it goes before them (Node finalizes newest first).
+  napi_ref sentinel = nullptr;
+  uintptr_t sentinel_serial = 0;
   // The environment is gone but regions remain (their views' finalizers
   // have not run yet): the last region to go deletes the Addon.
   bool orphaned = false;
@@ -25,5 +46,12 @@ struct Addon {
 };
 
 Addon* GetAddon(Napi::Env env);
+
+// The environment is being torn down and Node is about to finalize every
+// external buffer, including views moved out to other threads: sorts out
+// the views while that can still be told (Region::DetachViews). Idempotent.
+void BeginTeardown(Addon* addon);
+// Whether JavaScript can no longer run here: the environment is going away.
+bool JavaScriptStopped(napi_env env);
 
 }  // namespace memmap

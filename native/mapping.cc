@@ -191,14 +191,23 @@ Napi::Value NativeMapping::View(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
-  if (region_->live()) region_->End(info.Env());
+  RetryReleases(GetAddon(info.Env()));
+  os::Error error = region_->Unmap(info.Env());
+  if (error) {
+    return ThrowOsError(info.Env(), error,
+                        "unmapping " + std::to_string(region_->size()) +
+                            " bytes; the handle stays open");
+  }
   return info.Env().Undefined();
 }
 
 Napi::Value NativeMapping::IntoRaw(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
-  region->End(info.Env(), /*release=*/false);
+  // Raw pages may be adopted and unmapped by anyone: none may still be
+  // reachable through a buffer that moved out of our reach.
+  if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
+  region->GiveUp(info.Env());
   return info.Env().Undefined();
 }
 
@@ -208,9 +217,10 @@ Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
   // Views go first: nothing handed out may see the pages change protection,
   // even if mprotect fails halfway through.
-  if (region->Consume(info.Env())) return ThrowMovedOut(info.Env());
+  if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
   os::Error error = os::protect(region->allocation(), region->address(), region->size(), access);
-  if (error) return ThrowOsError(info.Env(), error);
+  if (error) return ThrowOsError(info.Env(), error, "the handle stays as it was");
+  region->Consume();
   region->set_access(access);
   return info.Env().Undefined();
 }
@@ -221,7 +231,8 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
   os::Error error = os::commit(region->allocation(), region->address(), region->size(), access);
   if (error) return ThrowOsError(info.Env(), error);
-  region->Consume(info.Env());
+  region->DetachViews(info.Env());
+  region->Consume();
   region->set_access(access);
   region->set_committed();
   region->Account(info.Env());
@@ -290,7 +301,8 @@ Napi::Value NativeMapping::Split(const Napi::CallbackInfo& info) {
   }
   bool keep_low = info[1].As<Napi::Boolean>().Value();
   if (region->pinned()) return ThrowBusy(info.Env());
-  if (region->Consume(info.Env())) return ThrowMovedOut(info.Env());
+  if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
+  region->Consume();
   return New(info.Env(), region->Split(at, keep_low));
 }
 
@@ -306,15 +318,21 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
                       "the handles are pieces of different allocations, which this "
                       "platform cannot merge");
   }
-  bool moved = region->Consume(info.Env());
-  if (next->Consume(info.Env()) || moved) return ThrowMovedOut(info.Env());
+  bool moved = region->DetachViews(info.Env());
+  if (next->DetachViews(info.Env()) || moved) return ThrowMovedOut(info.Env());
+  region->Consume();
   region->Absorb(info.Env(), *next);
   return info.Env().Undefined();
 }
 
+// function(offset, signature, generation): `generation` is the one of the
+// handle asking, which must not have been consumed meanwhile.
 Napi::Value NativeMapping::Function(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region || !Inside(info.Env(), *region, SizeArg(info, 0), 1)) return Napi::Value();
+  if (static_cast<double>(region->generation()) != info[2].As<Napi::Number>().DoubleValue()) {
+    return ThrowError(info.Env(), "ERR_MMAP_CLOSED", "the handle was unmapped or consumed");
+  }
   return NewCallable(info.Env(), region_, SizeArg(info, 0), info[1]);
 }
 

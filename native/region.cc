@@ -9,15 +9,6 @@ namespace memmap {
 
 namespace {
 
-// Every live region of the process, across all threads, is in the OS layer's
-// registry of live ranges: the fault handler's diagnostics read it, and
-// mapFromExisting() asks it who owns a range.
-void Own(uint8_t* address, size_t size, uint32_t access) {
-  os::track(reinterpret_cast<uintptr_t>(address), size, access);
-}
-
-void Disown(uint8_t* address) { os::untrack(reinterpret_cast<uintptr_t>(address)); }
-
 // V8 sees neither the pages nor their cost. Reporting (part of) the size of
 // anonymous memory as external memory makes collection run when dropped
 // handles pile up; the cap keeps one huge mapping from forcing a collection
@@ -39,7 +30,18 @@ bool Inside(Napi::Env env, const Region& region, size_t offset, size_t length) {
   return false;
 }
 
-bool IsOwned(uintptr_t address, size_t size) { return os::tracked(address, size); }
+void RetryReleases(Addon* addon) {
+  auto& leftovers = addon->leftovers;
+  leftovers.erase(std::remove_if(leftovers.begin(), leftovers.end(),
+                                 [](Leftover& pages) {
+                                   if (os::unmap(pages.allocation, pages.address, pages.size)) {
+                                     return false;
+                                   }
+                                   os::untrack(pages.owner);
+                                   return true;
+                                 }),
+                  leftovers.end());
+}
 
 struct Region::View {
   std::shared_ptr<Region> region;
@@ -49,23 +51,26 @@ struct Region::View {
   bool moved = false;        // its pages live on in a buffer we never see
 };
 
+// Every live region of the process, across all threads, owns its range in
+// the OS layer's registry of live ranges: the fault handler's diagnostics
+// read it, and mapFromExisting() and MAP_FIXED refuse ranges in it.
 Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved,
                bool anonymous)
     : addon_(addon),
       address_(mapping.address),
       size_(mapping.size),
       allocation_(std::move(mapping.allocation)),
+      owner_(os::track(reinterpret_cast<uintptr_t>(address_), size_, access)),
       access_(access),
       reserved_(reserved),
       anonymous_(anonymous) {
   next_ = addon_->regions;
   if (next_) next_->prev_ = this;
   addon_->regions = this;
-  Own(address_, size_, access_);
 }
 
 Region::~Region() {
-  if (state_ != State::kReleased) Release();
+  if (state_ != State::kReleased) ReleaseOrRetryLater();
   (prev_ ? prev_->next_ : addon_->regions) = next_;
   if (next_) next_->prev_ = prev_;
   if (addon_->regions == nullptr && addon_->orphaned) delete addon_;
@@ -80,19 +85,37 @@ void Region::Account(Napi::Env env) {
   }
 }
 
-void Region::Release() {
-  if (release_on_end_) {
-    os::unmap(allocation_, address_, size_);
+os::Error Region::Release() {
+  if (escaped_) {
+    // Deliberately leaked, owner entry and all: a buffer in another thread
+    // may still read these pages, and nothing may ever map over them.
+    new os::AllocationRef(std::move(allocation_));
+  } else {
+    if (release_on_end_) {
+      os::Error error = os::unmap(allocation_, address_, size_);
+      if (error) return error;
+    }
+    // The last piece of an allocation lets the OS layer release what it
+    // keeps for the whole allocation, now rather than when views are collected.
+    allocation_.reset();
+    if (owner_) os::untrack(owner_);
   }
-  // The last piece of an allocation lets the OS layer release what it keeps
-  // for the whole allocation, now rather than when the views are collected.
-  allocation_.reset();
+  owner_ = nullptr;
   if (accounted_ && !addon_->tearing_down) {
     int64_t ignored;
     napi_adjust_external_memory(addon_->env, -accounted_, &ignored);
   }
   accounted_ = 0;
-  Disown(address_);
+  state_ = State::kReleased;
+  return {};
+}
+
+void Region::ReleaseOrRetryLater() {
+  if (!Release()) return;
+  // Still mapped (munmap can fail at the kernel's map-count limit) and still
+  // owned, so that nothing adopts or maps over them; retried on later calls.
+  addon_->leftovers.push_back({std::move(allocation_), address_, size_, owner_});
+  owner_ = nullptr;
   state_ = State::kReleased;
 }
 
@@ -127,17 +150,32 @@ void Region::FinalizeView(napi_env env, void*, void* hint) {
   View* view = static_cast<View*>(hint);
   if (view->creating) return;
   Region& region = *view->region;
+  // A view finalized while we still track it: collected, or forced by a
+  // teardown that came before the sentinel could say so (it is refreshed
+  // once per turn). This view may then have moved out: sorted out with the
+  // rest, it counts as such.
+  if (view->ref && !region.addon_->tearing_down && JavaScriptStopped(env)) {
+    BeginTeardown(region.addon_);
+  }
   if (view->ref) {
     region.views_.erase(std::find(region.views_.begin(), region.views_.end(), view));
     napi_delete_reference(env, view->ref);
   }
   if (view->moved) --region.moved_;
-  if (view->unaccounted && --region.unaccounted_ == 0) region.ReleaseIfIdle();
+  if (view->unaccounted) {
+    if (region.addon_->tearing_down) {
+      // Node finalizes every buffer of a dying environment, including one
+      // moved out to another thread that may still use the pages.
+      region.escaped_ = true;
+    } else if (--region.unaccounted_ == 0) {
+      region.ReleaseIfIdle();
+    }
+  }
   delete view;  // may drop the last owner, and so unmap
 }
 
 bool Region::DetachViews(Napi::Env env) {
-  if (addon_->tearing_down) return false;
+  if (addon_->tearing_down) return moved_ > 0;
   for (View* view : views_) {
     napi_value buffer = nullptr;
     bool detached = false;
@@ -162,21 +200,39 @@ bool Region::DetachViews(Napi::Env env) {
   return moved_ > 0;
 }
 
-bool Region::Consume(Napi::Env env) {
-  ++generation_;
-  return DetachViews(env);
+os::Error Region::Unmap(Napi::Env env) {
+  if (state_ != State::kLive) return {};
+  DetachViews(env);
+  if (Idle()) {
+    os::Error error = Release();
+    if (error) return error;
+  } else {
+    state_ = State::kEnded;
+  }
+  Consume();
+  return {};
 }
 
-void Region::End(Napi::Env env, bool release) {
+void Region::GiveUp(Napi::Env env) {
   if (state_ != State::kLive) return;
-  Consume(env);
+  DetachViews(env);
+  Consume();
+  release_on_end_ = false;
+  if (owner_) os::untrack(owner_);
+  owner_ = nullptr;
   state_ = State::kEnded;
-  release_on_end_ = release;
+  ReleaseIfIdle();
+}
+
+void Region::EndAtTeardown() {
+  if (state_ != State::kLive) return;
+  Consume();
+  state_ = State::kEnded;
   ReleaseIfIdle();
 }
 
 void Region::ReleaseIfIdle() {
-  if (state_ == State::kEnded && pins_ == 0 && unaccounted_ == 0) Release();
+  if (state_ == State::kEnded && Idle()) ReleaseOrRetryLater();
 }
 
 void Region::Unpin() {
@@ -187,19 +243,17 @@ void Region::Unpin() {
 std::shared_ptr<Region> Region::Split(size_t at, bool keep_low) {
   os::Mapping piece{keep_low ? address_ + at : address_,
                     keep_low ? size_ - at : at, allocation_};
-  Disown(address_);
   if (!keep_low) address_ += at;
   size_ -= piece.size;
-  Own(address_, size_, access_);
-  auto other = std::make_shared<Region>(addon_, piece, access_, reserved_, anonymous_);
-  return other;
+  // Shrunk first, so that the two ranges never overlap in the registry.
+  os::move_tracked(owner_, reinterpret_cast<uintptr_t>(address_), size_);
+  return std::make_shared<Region>(addon_, piece, access_, reserved_, anonymous_);
 }
 
 void Region::Absorb(Napi::Env env, Region& next) {
-  next.End(env, /*release=*/false);
-  Disown(address_);
+  next.GiveUp(env);
   size_ += next.size_;
-  Own(address_, size_, access_);
+  os::move_tracked(owner_, reinterpret_cast<uintptr_t>(address_), size_);
 }
 
 }  // namespace memmap

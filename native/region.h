@@ -3,10 +3,12 @@
 // A Region is owned through std::shared_ptr by the JavaScript handle's wrap,
 // by every ArrayBuffer view it handed out, and by every piece of async work
 // running on it. The pages themselves are released exactly once:
-//   - explicitly (unmap, consume): End() detaches every view first, then
-//     unmaps at once, or when the last pin (async work) lets go, or when the
+//   - explicitly (unmap): every view is detached first, then the pages are
+//     unmapped at once, or when the last pin (async work) lets go, or when the
 //     last view it could not detach (see DetachViews) is finalized;
 //   - by garbage collection: when the last owner drops, the destructor unmaps.
+// A release that fails is never silent: an explicit unmap() throws and the
+// region stays live; a deferred one is retried (RetryReleases).
 // Finalizers only ever drop a shared_ptr.
 #pragma once
 
@@ -35,8 +37,9 @@ class Region : public std::enable_shared_from_this<Region> {
   uint8_t* address() const { return address_; }
   size_t size() const { return size_; }
   bool live() const { return state_ == State::kLive; }
-  // Bumped whenever a handle over this region is consumed, so that callers
-  // holding an older generation (asFunction) know their handle is gone.
+  // Bumped whenever the handle over this region is consumed (it ends, is
+  // reprotected, split or merged), so that whatever was made from an older
+  // generation (asFunction, spans, a handle's accessors) knows it is gone.
   uint64_t generation() const { return generation_; }
 
   // A new external ArrayBuffer over [offset, offset + length).
@@ -47,31 +50,38 @@ class Region : public std::enable_shared_from_this<Region> {
   // was moved out (now or before) and is still alive elsewhere, so that the
   // pages must not change.
   bool DetachViews(Napi::Env env);
-  // Starts a new handle generation: old views are detached (as above).
-  bool Consume(Napi::Env env);
+  // The handle over this region was consumed: a new generation starts.
+  void Consume() { ++generation_; }
   // Whether async work is running on the pages.
   bool pinned() const { return pins_ > 0; }
 
-  // Ends the region: views detached, pages unmapped now or after the last
-  // pin. With `release` false the pages are left mapped (intoRaw).
-  void End(Napi::Env env, bool release = true);
+  // Ends the region and unmaps its pages, now or after the last pin or
+  // unaccounted view. An immediate unmap that fails returns its error and
+  // leaves the region live (its views detached).
+  os::Error Unmap(Napi::Env env);
+  // Ends the region and leaves its pages mapped for someone else (intoRaw,
+  // or the piece a merge absorbs): they stop being ours at once.
+  void GiveUp(Napi::Env env);
+  // At environment teardown, once Node finalized the views (see
+  // BeginTeardown): ends the region; its pages go when nothing can reach them.
+  void EndAtTeardown();
 
   // Reports anonymous pages to V8 as external memory while the region lives.
   void Account(Napi::Env env);
   void set_access(uint32_t access) {
     access_ = access;
-    os::retrack(reinterpret_cast<uintptr_t>(address_), access);
+    os::retrack(owner_, access);
   }
   void set_committed() { reserved_ = false; }
 
   // Moves [at, size) (keep_low) or [0, at) (!keep_low) into a new region.
-  // The caller has consumed this region (its views are gone).
+  // The caller has detached this region's views.
   std::shared_ptr<Region> Split(size_t at, bool keep_low);
   // Takes over `next`, which must start where this region ends. The caller
-  // has consumed both.
+  // has detached the views of both.
   void Absorb(Napi::Env env, Region& next);
 
-  // Async work pins the pages so that End() cannot unmap under it.
+  // Async work pins the pages so that an unmap cannot happen under it.
   void Pin() { ++pins_; }
   void Unpin();
 
@@ -82,20 +92,27 @@ class Region : public std::enable_shared_from_this<Region> {
  private:
   struct View;
   static void FinalizeView(napi_env env, void* data, void* hint);
-  void Release();
-  // Releases an ended region once no async work and no unaccounted view
-  // can still touch its pages.
+  bool Idle() const { return pins_ == 0 && unaccounted_ == 0; }
+  // Unmaps (unless given up), stops owning the range and ends the region.
+  os::Error Release();
+  // Releases an ended region once nothing can touch its pages any more; a
+  // failure leaves the pages to the environment's retry list.
   void ReleaseIfIdle();
+  void ReleaseOrRetryLater();
 
   Addon* addon_;
   uint8_t* address_;
   size_t size_;
   os::AllocationRef allocation_;
+  os::RangeOwner* owner_;  // this region's entry in the registry of live ranges
   uint32_t access_;
   bool reserved_;
   bool anonymous_;
   State state_ = State::kLive;
   bool release_on_end_ = true;
+  // A view that may live on in another thread outlived this environment:
+  // the pages stay mapped and owned for the life of the process.
+  bool escaped_ = false;
   int pins_ = 0;
   int unaccounted_ = 0;
   int moved_ = 0;
@@ -111,7 +128,7 @@ class Region : public std::enable_shared_from_this<Region> {
 // is the binding's own line of defence.
 bool Inside(Napi::Env env, const Region& region, size_t offset, size_t length);
 
-// Whether any live region of any thread overlaps [address, address + size).
-bool IsOwned(uintptr_t address, size_t size);
+// Unmaps what deferred releases of this environment failed to unmap.
+void RetryReleases(Addon* addon);
 
 }  // namespace memmap

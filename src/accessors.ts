@@ -19,21 +19,27 @@
  */
 import { native, NativeMapping } from './binding';
 import { fail } from './errors';
-import { checkRange, checkUint } from './validate';
+import { checkRange, checkUint, describe } from './validate';
 
 /**
- * Which bytes of a mapping an accessor addresses. `generation` is the
- * mapping's generation when the span was made (-1: the handle itself,
- * whatever it became); `length` bounds the span (Infinity for the handle:
- * the native side checks against the mapping's size).
+ * @internal Which bytes of which mapping an accessor addresses: a handle's
+ * whole mapping or a span of it. `generation` is the handle's when it (or
+ * the span) was made: once the handle is consumed, the native side refuses
+ * it, whatever ran in between.
  */
-interface Window {
+export interface Target {
+  readonly mapping: NativeMapping;
   readonly generation: number;
   readonly base: number;
   readonly length: number;
+  /** What `length` is, for messages: "the mapping's size" or "the span's length". */
+  readonly bound: string;
 }
 
-const WHOLE_HANDLE: Window = { generation: -1, base: 0, length: Infinity };
+/** @internal The target of a handle's whole mapping, as of now. */
+export function wholeTarget(mapping: NativeMapping): Target {
+  return { mapping, generation: native.generation(mapping), base: 0, length: mapping.size, bound: "the mapping's size" };
+}
 
 // The typed accessors copy through this scratch and code it with DataView, so
 // they convert exactly as DataView does and allocate nothing per call.
@@ -41,99 +47,111 @@ const scratch = new ArrayBuffer(8);
 const scratchView = new DataView(scratch);
 const scratchOfWidth: readonly Uint8Array[] = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((width) => new Uint8Array(scratch, 0, width));
 
-/** The offset in the mapping of `[offset, offset + length)` of `at`; checks the window's bounds. */
-function locate(offset: number, length: number, at: Window): number {
+// The engine's own byteLength getters, taken at load: a view's own
+// `byteLength` property (or a patched prototype) could run any code.
+const getter = (prototype: object) => Object.getOwnPropertyDescriptor(prototype, 'byteLength')!.get!;
+const typedArrayByteLength = Function.prototype.call.bind(getter(Object.getPrototypeOf(Uint8Array.prototype))) as (view: unknown) => number;
+const dataViewByteLength = Function.prototype.call.bind(getter(DataView.prototype)) as (view: unknown) => number;
+
+/** The byte length of a TypedArray or DataView, read without running user code. */
+function byteLengthOf(value: unknown, what: string): number {
+  try {
+    return typedArrayByteLength(value);
+  } catch {
+    try {
+      return dataViewByteLength(value);
+    } catch {
+      fail('ERR_INVALID_ARG_TYPE', `${what} must be a TypedArray or DataView, got ${describe(value)}`);
+    }
+  }
+}
+
+/** The offset in the mapping of `[offset, offset + length)` of `at`; checks the target's bounds. */
+function locate(at: Target, offset: number, length: number): number {
   checkUint(offset, 'offset');
-  if (offset + length > at.length) {
-    fail('ERR_MMAP_OUT_OF_BOUNDS', `range offset ${offset}, length ${length} exceeds the span's length ${at.length}`);
+  if (offset > at.length || length > at.length - offset) {
+    fail('ERR_MMAP_OUT_OF_BOUNDS', `range offset ${offset}, length ${length} exceeds ${at.bound} ${at.length}`);
   }
   return at.base + offset;
 }
 
-function checkView(value: unknown, what: string): ArrayBufferView {
-  if (!ArrayBuffer.isView(value)) fail('ERR_INVALID_ARG_TYPE', `${what} must be a TypedArray or DataView, got ${String(value)}`);
-  return value;
+function load(at: Target, offset: number, width: number): void {
+  native.readInto(at.mapping, at.generation, locate(at, offset, width), scratchOfWidth[width]);
 }
 
-/** The size of `at`: the span's length, or the mapping's size for the handle. */
-function sizeOf(mapping: NativeMapping, at: Window): number {
-  return at.length === Infinity ? mapping.size : at.length;
-}
-
-function load(mapping: NativeMapping, offset: number, width: number, at: Window): void {
-  native.readInto(mapping, at.generation, locate(offset, width, at), scratchOfWidth[width]);
-}
-
-function store(mapping: NativeMapping, offset: number, width: number, at: Window): void {
-  native.write(mapping, at.generation, locate(offset, width, at), scratchOfWidth[width]);
+function store(at: Target, offset: number, width: number): void {
+  native.write(at.mapping, at.generation, locate(at, offset, width), scratchOfWidth[width]);
 }
 
 /** @internal A copy of `length` bytes at `offset`. */
-export function read(mapping: NativeMapping, offset: number, length: number, at: Window = WHOLE_HANDLE): Uint8Array {
-  const copy = new Uint8Array(checkUint(length, 'length'));
-  native.readInto(mapping, at.generation, locate(offset, length, at), copy);
+export function read(at: Target, offset: number, length: number): Uint8Array {
+  // Bounds first: the copy is allocated only for a range that exists.
+  const start = locate(at, offset, checkUint(length, 'length'));
+  const copy = new Uint8Array(length);
+  native.readInto(at.mapping, at.generation, start, copy);
   return copy;
 }
 
 /** @internal Fills `target` with the bytes at `offset`. */
-export function readInto<T extends ArrayBufferView>(mapping: NativeMapping, offset: number, target: T, at: Window = WHOLE_HANDLE): T {
-  checkView(target, 'target');
-  native.readInto(mapping, at.generation, locate(offset, target.byteLength, at), target);
+export function readInto<T extends ArrayBufferView>(at: Target, offset: number, target: T): T {
+  const length = byteLengthOf(target, 'target');
+  native.readInto(at.mapping, at.generation, locate(at, offset, length), target);
   return target;
 }
 
 /** @internal Copies `source` to `offset`. */
-export function write(mapping: NativeMapping, offset: number, source: ArrayBufferView, at: Window = WHOLE_HANDLE): void {
-  checkView(source, 'source');
-  native.write(mapping, at.generation, locate(offset, source.byteLength, at), source);
+export function write(at: Target, offset: number, source: ArrayBufferView): void {
+  const length = byteLengthOf(source, 'source');
+  native.write(at.mapping, at.generation, locate(at, offset, length), source);
 }
 
 /** @internal Sets `[offset, offset + length)` to `value`. */
-export function fill(mapping: NativeMapping, value: number, offset = 0, length?: number, at: Window = WHOLE_HANDLE): void {
+export function fill(at: Target, value: number, offset = 0, length?: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 255) {
-    fail('ERR_INVALID_ARG_VALUE', `fill value must be a byte, an integer from 0 to 255, got ${String(value)}`);
+    fail('ERR_INVALID_ARG_VALUE', `fill value must be a byte, an integer from 0 to 255, got ${describe(value)}`);
   }
-  const actual = checkRange(offset, length, sizeOf(mapping, at));
-  native.fill(mapping, at.generation, at.base + offset, actual, value);
+  const actual = checkRange(offset, length, at.length);
+  native.fill(at.mapping, at.generation, at.base + offset, actual, value);
 }
 
 /** @internal Copies `[start, end)` to `target`; the ranges may overlap. */
-export function copyWithin(mapping: NativeMapping, target: number, start: number, end?: number, at: Window = WHOLE_HANDLE): void {
-  const size = sizeOf(mapping, at);
+export function copyWithin(at: Target, target: number, start: number, end?: number): void {
   checkUint(start, 'start');
-  const stop = end === undefined ? size : checkUint(end, 'end');
+  const stop = end === undefined ? at.length : checkUint(end, 'end');
   if (stop < start) fail('ERR_MMAP_OUT_OF_BOUNDS', `end ${stop} is before start ${start}`);
-  checkRange(start, stop - start, size);
-  checkRange(target, stop - start, size);
-  native.copyWithin(mapping, at.generation, at.base + target, at.base + start, stop - start);
+  checkRange(start, stop - start, at.length);
+  checkRange(target, stop - start, at.length);
+  native.copyWithin(at.mapping, at.generation, at.base + target, at.base + start, stop - start);
 }
 
-// Each mirrors the DataView method of its name.
-/** @internal */ export function getInt8(m: NativeMapping, offset: number, at = WHOLE_HANDLE): number { load(m, offset, 1, at); return scratchView.getInt8(0); }
-/** @internal */ export function getUint8(m: NativeMapping, offset: number, at = WHOLE_HANDLE): number { load(m, offset, 1, at); return scratchView.getUint8(0); }
-/** @internal */ export function getInt16(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): number { load(m, offset, 2, at); return scratchView.getInt16(0, le); }
-/** @internal */ export function getUint16(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): number { load(m, offset, 2, at); return scratchView.getUint16(0, le); }
-/** @internal */ export function getInt32(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): number { load(m, offset, 4, at); return scratchView.getInt32(0, le); }
-/** @internal */ export function getUint32(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): number { load(m, offset, 4, at); return scratchView.getUint32(0, le); }
-/** @internal */ export function getBigInt64(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): bigint { load(m, offset, 8, at); return scratchView.getBigInt64(0, le); }
-/** @internal */ export function getBigUint64(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): bigint { load(m, offset, 8, at); return scratchView.getBigUint64(0, le); }
-/** @internal */ export function getFloat32(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): number { load(m, offset, 4, at); return scratchView.getFloat32(0, le); }
-/** @internal */ export function getFloat64(m: NativeMapping, offset: number, le = false, at = WHOLE_HANDLE): number { load(m, offset, 8, at); return scratchView.getFloat64(0, le); }
+// Each mirrors the DataView method of its name. The setters convert the
+// value (which may run valueOf) before the copy: a handle consumed by that
+// code is refused by its generation.
+/** @internal */ export function getInt8(at: Target, offset: number): number { load(at, offset, 1); return scratchView.getInt8(0); }
+/** @internal */ export function getUint8(at: Target, offset: number): number { load(at, offset, 1); return scratchView.getUint8(0); }
+/** @internal */ export function getInt16(at: Target, offset: number, le = false): number { load(at, offset, 2); return scratchView.getInt16(0, le); }
+/** @internal */ export function getUint16(at: Target, offset: number, le = false): number { load(at, offset, 2); return scratchView.getUint16(0, le); }
+/** @internal */ export function getInt32(at: Target, offset: number, le = false): number { load(at, offset, 4); return scratchView.getInt32(0, le); }
+/** @internal */ export function getUint32(at: Target, offset: number, le = false): number { load(at, offset, 4); return scratchView.getUint32(0, le); }
+/** @internal */ export function getBigInt64(at: Target, offset: number, le = false): bigint { load(at, offset, 8); return scratchView.getBigInt64(0, le); }
+/** @internal */ export function getBigUint64(at: Target, offset: number, le = false): bigint { load(at, offset, 8); return scratchView.getBigUint64(0, le); }
+/** @internal */ export function getFloat32(at: Target, offset: number, le = false): number { load(at, offset, 4); return scratchView.getFloat32(0, le); }
+/** @internal */ export function getFloat64(at: Target, offset: number, le = false): number { load(at, offset, 8); return scratchView.getFloat64(0, le); }
 
-/** @internal */ export function setInt8(m: NativeMapping, offset: number, value: number, at = WHOLE_HANDLE): void { scratchView.setInt8(0, value); store(m, offset, 1, at); }
-/** @internal */ export function setUint8(m: NativeMapping, offset: number, value: number, at = WHOLE_HANDLE): void { scratchView.setUint8(0, value); store(m, offset, 1, at); }
-/** @internal */ export function setInt16(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setInt16(0, value, le); store(m, offset, 2, at); }
-/** @internal */ export function setUint16(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setUint16(0, value, le); store(m, offset, 2, at); }
-/** @internal */ export function setInt32(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setInt32(0, value, le); store(m, offset, 4, at); }
-/** @internal */ export function setUint32(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setUint32(0, value, le); store(m, offset, 4, at); }
-/** @internal */ export function setBigInt64(m: NativeMapping, offset: number, value: bigint, le = false, at = WHOLE_HANDLE): void { scratchView.setBigInt64(0, value, le); store(m, offset, 8, at); }
-/** @internal */ export function setBigUint64(m: NativeMapping, offset: number, value: bigint, le = false, at = WHOLE_HANDLE): void { scratchView.setBigUint64(0, value, le); store(m, offset, 8, at); }
-/** @internal */ export function setFloat32(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setFloat32(0, value, le); store(m, offset, 4, at); }
-/** @internal */ export function setFloat64(m: NativeMapping, offset: number, value: number, le = false, at = WHOLE_HANDLE): void { scratchView.setFloat64(0, value, le); store(m, offset, 8, at); }
+/** @internal */ export function setInt8(at: Target, offset: number, value: number): void { scratchView.setInt8(0, value); store(at, offset, 1); }
+/** @internal */ export function setUint8(at: Target, offset: number, value: number): void { scratchView.setUint8(0, value); store(at, offset, 1); }
+/** @internal */ export function setInt16(at: Target, offset: number, value: number, le = false): void { scratchView.setInt16(0, value, le); store(at, offset, 2); }
+/** @internal */ export function setUint16(at: Target, offset: number, value: number, le = false): void { scratchView.setUint16(0, value, le); store(at, offset, 2); }
+/** @internal */ export function setInt32(at: Target, offset: number, value: number, le = false): void { scratchView.setInt32(0, value, le); store(at, offset, 4); }
+/** @internal */ export function setUint32(at: Target, offset: number, value: number, le = false): void { scratchView.setUint32(0, value, le); store(at, offset, 4); }
+/** @internal */ export function setBigInt64(at: Target, offset: number, value: bigint, le = false): void { scratchView.setBigInt64(0, value, le); store(at, offset, 8); }
+/** @internal */ export function setBigUint64(at: Target, offset: number, value: bigint, le = false): void { scratchView.setBigUint64(0, value, le); store(at, offset, 8); }
+/** @internal */ export function setFloat32(at: Target, offset: number, value: number, le = false): void { scratchView.setFloat32(0, value, le); store(at, offset, 4); }
+/** @internal */ export function setFloat64(at: Target, offset: number, value: number, le = false): void { scratchView.setFloat64(0, value, le); store(at, offset, 8); }
 
-// How MmapSpanMut reaches its base's private fields (set in MmapSpan's static block).
-let spanMapping: (span: MmapSpan) => NativeMapping;
-let spanWindow: (span: MmapSpan) => Window;
+// How spans reach their target (set in MmapSpan's static block): checked,
+// so that a method called on a foreign object throws a coded error.
+let spanTarget: (span: unknown) => Target;
 
 /**
  * A window `[offset, offset + length)` of an {@link Mmap}, made by
@@ -145,83 +163,85 @@ let spanWindow: (span: MmapSpan) => Window;
 export class MmapSpan {
   // Private for real (not TypeScript's `protected`): the native mapping must
   // never be reachable from JavaScript.
-  readonly #mapping: NativeMapping;
-  readonly #at: Window;
+  readonly #at: Target;
 
   static {
-    spanMapping = (span) => span.#mapping;
-    spanWindow = (span) => span.#at;
+    spanTarget = (span) => {
+      if (typeof span !== 'object' || span === null || !(#at in span)) {
+        fail('ERR_INVALID_ARG_TYPE', `span methods must be called on a span, got ${describe(span)}`);
+      }
+      return (span as MmapSpan).#at;
+    };
   }
 
   /** @internal Spans come from `span()` on a handle. */
-  constructor(mapping: NativeMapping, offset: number, length: number) {
-    checkRange(offset, checkUint(length, 'length'), mapping.size);
-    this.#mapping = mapping;
-    this.#at = { generation: native.generation(mapping), base: offset, length };
+  constructor(handle: Target, offset: number, length: number) {
+    checkRange(offset, checkUint(length, 'length'), handle.length);
+    this.#at = { mapping: handle.mapping, generation: handle.generation, base: offset, length, bound: "the span's length" };
   }
 
   /** Where the span starts in its handle. */
   get offset(): number {
-    return this.#at.base;
+    return spanTarget(this).base;
   }
 
   /** The span's length in bytes. */
   get length(): number {
-    return this.#at.length;
+    return spanTarget(this).length;
   }
 
   /** A copy of `length` bytes at `offset`. */
-  read(offset: number, length: number): Uint8Array { return read(this.#mapping, offset, length, this.#at); }
+  read(offset: number, length: number): Uint8Array { return read(spanTarget(this), offset, length); }
   /** Fills `target` (any TypedArray or DataView) with the bytes at `offset`; returns it. */
-  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return readInto(this.#mapping, offset, target, this.#at); }
+  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return readInto(spanTarget(this), offset, target); }
   /** As `DataView.getInt8`. */
-  getInt8(offset: number): number { return getInt8(this.#mapping, offset, this.#at); }
+  getInt8(offset: number): number { return getInt8(spanTarget(this), offset); }
   /** As `DataView.getUint8`. */
-  getUint8(offset: number): number { return getUint8(this.#mapping, offset, this.#at); }
+  getUint8(offset: number): number { return getUint8(spanTarget(this), offset); }
   /** As `DataView.getInt16`. */
-  getInt16(offset: number, littleEndian?: boolean): number { return getInt16(this.#mapping, offset, littleEndian, this.#at); }
+  getInt16(offset: number, littleEndian?: boolean): number { return getInt16(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getUint16`. */
-  getUint16(offset: number, littleEndian?: boolean): number { return getUint16(this.#mapping, offset, littleEndian, this.#at); }
+  getUint16(offset: number, littleEndian?: boolean): number { return getUint16(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getInt32`. */
-  getInt32(offset: number, littleEndian?: boolean): number { return getInt32(this.#mapping, offset, littleEndian, this.#at); }
+  getInt32(offset: number, littleEndian?: boolean): number { return getInt32(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getUint32`. */
-  getUint32(offset: number, littleEndian?: boolean): number { return getUint32(this.#mapping, offset, littleEndian, this.#at); }
+  getUint32(offset: number, littleEndian?: boolean): number { return getUint32(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getBigInt64`. */
-  getBigInt64(offset: number, littleEndian?: boolean): bigint { return getBigInt64(this.#mapping, offset, littleEndian, this.#at); }
+  getBigInt64(offset: number, littleEndian?: boolean): bigint { return getBigInt64(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getBigUint64`. */
-  getBigUint64(offset: number, littleEndian?: boolean): bigint { return getBigUint64(this.#mapping, offset, littleEndian, this.#at); }
+  getBigUint64(offset: number, littleEndian?: boolean): bigint { return getBigUint64(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getFloat32`. */
-  getFloat32(offset: number, littleEndian?: boolean): number { return getFloat32(this.#mapping, offset, littleEndian, this.#at); }
+  getFloat32(offset: number, littleEndian?: boolean): number { return getFloat32(spanTarget(this), offset, littleEndian); }
   /** As `DataView.getFloat64`. */
-  getFloat64(offset: number, littleEndian?: boolean): number { return getFloat64(this.#mapping, offset, littleEndian, this.#at); }
+  getFloat64(offset: number, littleEndian?: boolean): number { return getFloat64(spanTarget(this), offset, littleEndian); }
 }
 
 /** A span of an {@link MmapMut}, made by `MmapMut.span()`: {@link MmapSpan} plus the writing accessors. */
 export class MmapSpanMut extends MmapSpan {
   /** Copies `source` (any TypedArray or DataView) to `offset`. */
-  write(offset: number, source: ArrayBufferView): void { write(spanMapping(this), offset, source, spanWindow(this)); }
+  write(offset: number, source: ArrayBufferView): void { write(spanTarget(this), offset, source); }
   /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
-  fill(value: number, offset?: number, length?: number): void { fill(spanMapping(this), value, offset, length, spanWindow(this)); }
+  fill(value: number, offset?: number, length?: number): void { fill(spanTarget(this), value, offset, length); }
   /** Copies `[start, end)` (end defaults to the length) to `target`; the ranges may overlap. */
-  copyWithin(target: number, start: number, end?: number): void { copyWithin(spanMapping(this), target, start, end, spanWindow(this)); }
+  copyWithin(target: number, start: number, end?: number): void { copyWithin(spanTarget(this), target, start, end); }
   /** As `DataView.setInt8`. */
-  setInt8(offset: number, value: number): void { setInt8(spanMapping(this), offset, value, spanWindow(this)); }
+  setInt8(offset: number, value: number): void { setInt8(spanTarget(this), offset, value); }
   /** As `DataView.setUint8`. */
-  setUint8(offset: number, value: number): void { setUint8(spanMapping(this), offset, value, spanWindow(this)); }
+  setUint8(offset: number, value: number): void { setUint8(spanTarget(this), offset, value); }
   /** As `DataView.setInt16`. */
-  setInt16(offset: number, value: number, littleEndian?: boolean): void { setInt16(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setInt16(offset: number, value: number, littleEndian?: boolean): void { setInt16(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setUint16`. */
-  setUint16(offset: number, value: number, littleEndian?: boolean): void { setUint16(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setUint16(offset: number, value: number, littleEndian?: boolean): void { setUint16(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setInt32`. */
-  setInt32(offset: number, value: number, littleEndian?: boolean): void { setInt32(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setInt32(offset: number, value: number, littleEndian?: boolean): void { setInt32(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setUint32`. */
-  setUint32(offset: number, value: number, littleEndian?: boolean): void { setUint32(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setUint32(offset: number, value: number, littleEndian?: boolean): void { setUint32(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setBigInt64`. */
-  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { setBigInt64(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { setBigInt64(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setBigUint64`. */
-  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { setBigUint64(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { setBigUint64(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setFloat32`. */
-  setFloat32(offset: number, value: number, littleEndian?: boolean): void { setFloat32(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setFloat32(offset: number, value: number, littleEndian?: boolean): void { setFloat32(spanTarget(this), offset, value, littleEndian); }
   /** As `DataView.setFloat64`. */
-  setFloat64(offset: number, value: number, littleEndian?: boolean): void { setFloat64(spanMapping(this), offset, value, littleEndian, spanWindow(this)); }
+  setFloat64(offset: number, value: number, littleEndian?: boolean): void { setFloat64(spanTarget(this), offset, value, littleEndian); }
 }

@@ -40,7 +40,7 @@ export interface NativeMapping {
   flushIcache(): void;
   split(at: number, keepLow: boolean): NativeMapping;
   absorb(other: NativeMapping): void;
-  function(offset: number, signature: { args: number[]; returns: number; jit: boolean }): (...args: unknown[]) => unknown;
+  function(offset: number, signature: { args: number[]; returns: number; jit: boolean }, generation: number): (...args: unknown[]) => unknown;
 }
 
 interface Native {
@@ -55,9 +55,8 @@ interface Native {
     alignment: number,
     mode: number,
   ): NativeMapping;
+  /** Refuses (ERR_MMAP_INVALID_ADDRESS) pages not all mapped, or owned by a live handle. */
   adopt(address: bigint, size: number, access: number): NativeMapping;
-  isMapped(address: bigint, size: number): boolean;
-  isOwned(address: bigint, size: number): boolean;
   pageSize(): number;
   allocationGranularity(): number;
   pageSizes(): number[];
@@ -65,12 +64,14 @@ interface Native {
   freeHugePages(size: number): number;
   areas(pid: number, start: bigint, end: bigint): import('./areas').NativeArea[];
   parseProcMaps?(text: string, start: bigint, end: bigint): import('./areas').NativeArea[];
-  // The copying accessors (native/accessors.cc); generation -1 is the handle itself.
+  // The copying accessors (native/accessors.cc), for the generation of the handle or span asking.
   readInto(mapping: NativeMapping, generation: number, offset: number, target: ArrayBufferView): void;
   write(mapping: NativeMapping, generation: number, offset: number, source: ArrayBufferView): void;
   fill(mapping: NativeMapping, generation: number, offset: number, length: number, value: number): void;
   copyWithin(mapping: NativeMapping, generation: number, to: number, from: number, length: number): void;
   generation(mapping: NativeMapping): number;
+  /** Renews the teardown sentinel (native/addon.h) after views were made. */
+  refreshSentinel(): void;
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;
 }
 

@@ -15,12 +15,12 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as access from './accessors';
-import { MmapSpan, MmapSpanMut } from './accessors';
-import type { NativeMapping } from './binding';
+import { MmapSpan, MmapSpanMut, Target, wholeTarget } from './accessors';
+import { native, NativeMapping } from './binding';
 import { fail } from './errors';
 import { Access, Protection, UnsafeMmapFlags } from './flags';
 import { encodeSignature, FunctionSignature, GeneratedFunction } from './function';
-import { checkRange, checkUint, isMultiple } from './validate';
+import { checkRange, checkUint, describe, isMultiple } from './validate';
 
 /** @internal What travels with a handle through splits and `makeX()`. */
 export interface HandleState {
@@ -90,15 +90,97 @@ export function checkWritableExec(access: number, unsafeFlags: number): void {
   }
 }
 
+const MAX_VIEW_LENGTH = bufferConstants.MAX_LENGTH;
+
+// At teardown Node finalizes external buffers newest first, and memmap must
+// sort out its views before that (native/addon.h): the teardown sentinel is
+// renewed once per turn in which views were made, so it stays the newest.
+let sentinelRenewalQueued = false;
+function renewSentinel(): void {
+  if (!sentinelRenewalQueued) return;
+  sentinelRenewalQueued = false;
+  native.refreshSentinel();
+}
+function viewMade(): void {
+  if (sentinelRenewalQueued) return;
+  sentinelRenewalQueued = true;
+  queueMicrotask(renewSentinel);
+}
+// process.exit() runs no more microtasks, but 'exit' listeners; a
+// terminated worker runs neither, and its views are then kept to be safe.
+process.on('exit', renewSentinel);
+
+// Every method reaches its handle's private state through these (set in
+// Handle's static block), never through `this.something()`: a lookup on
+// `this` walks a prototype chain the caller may have replaced, and a foreign
+// `this` must throw a coded error. Arguments are read and checked first;
+// the target is taken last, right before the native call.
+/** The live target of `handle`: ERR_INVALID_ARG_TYPE for anything but a handle, ERR_MMAP_CLOSED once it ended. */
+let live: (handle: unknown) => Target;
+let stateOf: (handle: Handle) => HandleState;
+/** Ends `handle` (its mapping went to another handle, or away); forgets its cached view. */
+let retire: (handle: Handle) => void;
+/** Forgets the cached whole-mapping view: the native side detached it. */
+let forgetBytes: (handle: Handle) => void;
+/** After a split or merge the handle goes on over a resized region, in a new generation. */
+let renew: (handle: Handle) => void;
+let classOf: (handle: Handle) => HandleClass<Handle>;
+let wholeBytes: (handle: Handle) => Uint8Array;
+
+function checkHandle(value: unknown, what: string): asserts value is Handle {
+  if (!Handle.isHandle(value)) fail('ERR_INVALID_ARG_TYPE', `${what} must be a memmap handle, got ${describe(value)}`);
+}
+
 /** What every handle has: its place, its size, and its end. */
 export abstract class Handle implements Disposable {
-  #mapping: NativeMapping | null;
+  #at: Target | null;
+  #bytes: Uint8Array | undefined;
+  readonly #class: HandleClass<Handle>;
   /** @internal */
   protected declare readonly state: HandleState;
 
+  static {
+    live = (handle) => {
+      checkHandle(handle, 'this');
+      return handle.#at ?? fail('ERR_MMAP_CLOSED', 'the handle was unmapped or consumed');
+    };
+    stateOf = (handle) => handle.state;
+    retire = (handle) => {
+      handle.#at = null;
+      handle.#bytes = undefined;
+    };
+    forgetBytes = (handle) => {
+      handle.#bytes = undefined;
+    };
+    renew = (handle) => {
+      handle.#at = wholeTarget(handle.#at!.mapping);
+    };
+    classOf = (handle) => handle.#class;
+    wholeBytes = (handle) => {
+      const at = live(handle);
+      if (handle.#bytes === undefined) {
+        if (at.length > MAX_VIEW_LENGTH) {
+          fail(
+            'ERR_MMAP_VIEW_TOO_LARGE',
+            `the mapping's ${at.length} bytes exceed this runtime's ArrayBuffer limit of ${MAX_VIEW_LENGTH}; use view(offset, length)`,
+          );
+        }
+        handle.#bytes = new Uint8Array(at.mapping.view(0, at.length));
+        viewMade();
+      }
+      return handle.#bytes;
+    };
+  }
+
+  /** @internal Whether `value` is a handle (a brand check: no user code runs, not even a Proxy's). */
+  static isHandle(value: unknown): value is Handle {
+    return typeof value === 'object' && value !== null && #at in value;
+  }
+
   /** @internal Handles come from {@link MmapOptions}; do not construct them. */
   constructor(mapping: NativeMapping, state: HandleState) {
-    this.#mapping = mapping;
+    this.#at = wholeTarget(mapping);
+    this.#class = new.target as unknown as HandleClass<Handle>;
     // Frozen and read-only at run time too: the protection in it guards
     // asFunction() and the page size guards splits.
     Object.defineProperty(this, 'state', { value: Object.freeze({ ...state }), enumerable: false });
@@ -106,48 +188,64 @@ export abstract class Handle implements Disposable {
 
   /** The first address (bigint). */
   get start(): bigint {
-    return this.live().address;
+    return live(this).mapping.address;
   }
 
   /** The address just past the last byte (bigint). */
   get end(): bigint {
-    const mapping = this.live();
-    return mapping.address + BigInt(mapping.size);
+    const at = live(this);
+    return at.mapping.address + BigInt(at.length);
   }
 
   /** The size in bytes. */
   get size(): number {
-    return this.live().size;
+    return live(this).length;
   }
 
   /** Whether the handle was unmapped or consumed; any other use then throws `ERR_MMAP_CLOSED`. */
   get closed(): boolean {
-    return this.#mapping === null;
+    checkHandle(this, 'this');
+    return this.#at === null;
   }
 
   /**
    * Detaches every view and unmaps the pages now (or, if an asynchronous
-   * flush is still running on them, as soon as it ends). Idempotent.
+   * flush is still running on them, as soon as it ends). Idempotent. If the
+   * OS refuses (munmap can fail with `ENOMEM` at the kernel's map-count
+   * limit), it throws and the handle stays open, its views detached.
    */
   unmap(): void {
-    this.#mapping?.unmap();
-    this.retire();
+    checkHandle(this, 'this');
+    const at = this.#at;
+    if (at === null) return;
+    try {
+      at.mapping.unmap();
+    } finally {
+      forgetBytes(this);
+    }
+    retire(this);
   }
 
   /** The same as {@link Handle.unmap}, for `using`. */
   [Symbol.dispose](): void {
-    this.unmap();
+    Handle.prototype.unmap.call(this);
   }
 
   /**
    * Gives up ownership: views are detached, the pages stay mapped, and the
-   * handle is consumed. {@link MmapOptions.mapFromExisting} takes them back.
+   * handle is consumed. {@link MmapOptions.mapFromExisting} takes them back
+   * at once. Throws `ERR_MMAP_VIEW_TRANSFERRED` while a view moved out by
+   * `ArrayBuffer.prototype.transfer()` may still reach the pages.
    */
   intoRaw(): RawMapping {
-    const mapping = this.live();
-    const raw = { address: mapping.address, size: mapping.size };
-    mapping.intoRaw();
-    this.retire();
+    const at = live(this);
+    const raw = { address: at.mapping.address, size: at.length };
+    try {
+      at.mapping.intoRaw();
+    } finally {
+      forgetBytes(this);
+    }
+    retire(this);
     return raw;
   }
 
@@ -157,7 +255,7 @@ export abstract class Handle implements Disposable {
    * handle are detached.
    */
   splitOff(at: number): this {
-    return this.split(at, true);
+    return split(this, at, true);
   }
 
   /**
@@ -166,7 +264,7 @@ export abstract class Handle implements Disposable {
    * handle are detached.
    */
   splitTo(at: number): this {
-    return this.split(at, false);
+    return split(this, at, false);
   }
 
   /**
@@ -177,87 +275,101 @@ export abstract class Handle implements Disposable {
    * detached.
    */
   merge(other: this): void {
-    const mapping = this.live();
-    if (!(other instanceof Handle)) fail('ERR_INVALID_ARG_TYPE', 'merge() takes another handle');
-    const next = other.live();
-    const end = mapping.address + BigInt(mapping.size);
-    if (end !== next.address) {
+    checkHandle(other, 'the handle to merge');
+    const next = live(other);
+    const at = live(this);
+    if (next === at) fail('ERR_INVALID_ARG_VALUE', 'a handle cannot merge with itself');
+    const end = at.mapping.address + BigInt(at.length);
+    if (end !== next.mapping.address) {
       fail(
         'ERR_MMAP_MUST_BE_ADJACENT',
-        `the handle to merge must start at 0x${end.toString(16)}, where this one ends; it starts at 0x${next.address.toString(16)}`,
+        `the handle to merge must start at 0x${end.toString(16)}, where this one ends; it starts at 0x${next.mapping.address.toString(16)}`,
       );
     }
-    const mine = { type: this.constructor.name, ...this.state };
-    const theirs = { type: other.constructor.name, ...other.state };
+    const mine = { type: classOf(this).name, ...stateOf(this) };
+    const theirs = { type: classOf(other).name, ...stateOf(other) };
     const differ = (Object.keys(mine) as (keyof typeof mine)[]).filter((key) => mine[key] !== theirs[key]);
     if (differ.length > 0) {
       const show = (side: typeof mine) => differ.map((key) => `${key} ${String(side[key])}`).join(', ');
       fail('ERR_MMAP_ATTRIBUTE_MISMATCH', `handles to merge must match: this one has ${show(mine)}; the other has ${show(theirs)}`);
     }
     try {
-      mapping.absorb(next);
+      at.mapping.absorb(next.mapping);
     } finally {
       // The native side detached both handles' views, whatever the outcome.
-      this.forgetViews();
-      other.forgetViews();
+      forgetBytes(this);
+      forgetBytes(other);
     }
-    other.retire();
+    renew(this);
+    retire(other);
   }
+}
 
-  /** @internal The native mapping, or ERR_MMAP_CLOSED. */
-  protected live(): NativeMapping {
-    return this.#mapping ?? fail('ERR_MMAP_CLOSED', 'the handle was unmapped or consumed');
+function split<H extends Handle>(handle: H, at: number, keepLow: boolean): H {
+  const target = live(handle);
+  const state = stateOf(handle);
+  if (!Number.isSafeInteger(at) || at <= 0 || at >= target.length || !isMultiple(at, state.pageSize)) {
+    fail(
+      'ERR_MMAP_INVALID_OFFSET',
+      `split point must be a multiple of the page size ${state.pageSize} strictly between 0 and the size ${target.length}, got ${describe(at)}`,
+    );
   }
-
-  /** @internal Ends this handle and gives its mapping to a new one of `Target`. */
-  protected handOver<H>(Target: HandleClass<H>, state: HandleState): H {
-    const mapping = this.live();
-    this.retire();
-    return new Target(mapping, state);
+  let piece: NativeMapping;
+  try {
+    piece = target.mapping.split(at, keepLow);
+  } finally {
+    forgetBytes(handle); // detached natively, whatever the outcome
   }
+  renew(handle);
+  return new (classOf(handle) as unknown as HandleClass<H>)(piece, state);
+}
 
-  /** @internal Drops cached views (they were detached natively). */
-  protected forgetViews(): void {}
+/** Ends `handle` and gives its mapping to a new one of `Target`. */
+function handOver<H>(handle: Handle, Target: HandleClass<H>, state: HandleState): H {
+  const at = live(handle);
+  retire(handle);
+  return new Target(at.mapping, state);
+}
 
-  private retire(): void {
-    this.#mapping = null;
-    this.forgetViews();
+/** Validates a range and widens its start to a page boundary, as the OS calls need. */
+function pageRange(handle: Handle, offset: number, length: number | undefined): [NativeMapping, number, number] {
+  const at = live(handle);
+  const checked = checkRange(offset, length, at.length);
+  const start = offset - (offset % stateOf(handle).pageSize);
+  return [at.mapping, start, offset + checked - start];
+}
+
+/** Reprotects `handle`'s pages and hands them to a new handle of `Target`. */
+function remake<H>(handle: Handle, Target: HandleClass<H>, access: number): H {
+  const at = live(handle);
+  const state = stateOf(handle);
+  checkWritableExec(access, state.unsafeFlags);
+  try {
+    at.mapping.protect(access);
+  } finally {
+    forgetBytes(handle); // detached before the protection changed, whatever the outcome
   }
-
-  private split(at: number, keepLow: boolean): this {
-    const mapping = this.live();
-    const pageSize = this.state.pageSize;
-    if (!Number.isSafeInteger(at) || at <= 0 || at >= mapping.size || !isMultiple(at, pageSize)) {
-      fail(
-        'ERR_MMAP_INVALID_OFFSET',
-        `split point must be a multiple of the page size ${pageSize} strictly between 0 and the size ${mapping.size}, got ${String(at)}`,
-      );
-    }
-    let piece: NativeMapping;
-    try {
-      piece = mapping.split(at, keepLow);
-    } finally {
-      this.forgetViews(); // detached natively, whatever the outcome
-    }
-    return new (this.constructor as HandleClass<this>)(piece, this.state);
-  }
+  return handOver(handle, Target, { ...state, access });
 }
 
 /** Operations of committed mappings ({@link MmapNone}, {@link Mmap}, {@link MmapMut}). */
 export abstract class MappedHandle extends Handle {
   /** Locks the range's pages in memory (`mlock`). Range defaults to the whole handle. */
   lock(offset = 0, length?: number): void {
-    this.live().lock(...this.pageRange(offset, length));
+    const [mapping, start, size] = pageRange(this, offset, length);
+    mapping.lock(start, size);
   }
 
   /** Locks pages as they are faulted in (`mlock2(MLOCK_ONFAULT)`); `ERR_MMAP_UNSUPPORTED` where the OS lacks it. */
   lockOnFault(offset = 0, length?: number): void {
-    this.live().lockOnFault(...this.pageRange(offset, length));
+    const [mapping, start, size] = pageRange(this, offset, length);
+    mapping.lockOnFault(start, size);
   }
 
   /** Unlocks the range's pages (`munlock`). */
   unlock(offset = 0, length?: number): void {
-    this.live().unlock(...this.pageRange(offset, length));
+    const [mapping, start, size] = pageRange(this, offset, length);
+    mapping.unlock(start, size);
   }
 
   /**
@@ -265,7 +377,8 @@ export abstract class MappedHandle extends Handle {
    * durable (`msync(MS_SYNC)`; Windows `FlushViewOfFile` + `FlushFileBuffers`).
    */
   flush(offset = 0, length?: number): void {
-    this.live().flush(...this.pageRange(offset, length));
+    const [mapping, start, size] = pageRange(this, offset, length);
+    mapping.flush(start, size);
   }
 
   /**
@@ -275,7 +388,8 @@ export abstract class MappedHandle extends Handle {
    */
   flushAsync(offset = 0, length?: number): Promise<void> {
     try {
-      return this.live().flushAsync(...this.pageRange(offset, length));
+      const [mapping, start, size] = pageRange(this, offset, length);
+      return mapping.flushAsync(start, size);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -288,73 +402,66 @@ export abstract class MappedHandle extends Handle {
    */
   advise(advice: Advice, offset = 0, length?: number): void {
     const code = ADVICE.indexOf(advice);
-    if (code < 0) fail('ERR_INVALID_ARG_VALUE', `advice must be one of ${ADVICE.join(', ')}, got ${String(advice)}`);
-    this.live().advise(code, ...this.pageRange(offset, length));
+    if (code < 0) fail('ERR_INVALID_ARG_VALUE', `advice must be one of ${ADVICE.join(', ')}, got ${describe(advice)}`);
+    const [mapping, start, size] = pageRange(this, offset, length);
+    mapping.advise(code, start, size);
   }
 
   /** Makes the instruction cache coherent with the handle's bytes. */
   flushIcache(): void {
-    this.live().flushIcache();
+    live(this).mapping.flushIcache();
   }
 
   /** Consumes the handle; its pages become inaccessible. */
   makeNone(): MmapNone {
-    return this.remake(MmapNone, Access.NONE);
+    return remake(this, MmapNone, Access.NONE);
   }
 
   /** Consumes the handle; its pages become read-only. */
   makeReadOnly(): Mmap {
-    return this.remake(Mmap, Access.READ);
+    return remake(this, Mmap, Access.READ);
   }
 
   /** Consumes the handle; its pages become read+execute, and the instruction cache is flushed. */
   makeExec(): Mmap {
-    const handle = this.remake(Mmap, Access.EXEC);
-    handle.flushIcache();
+    const handle = remake(this, Mmap, Access.EXEC);
+    live(handle).mapping.flushIcache();
     return handle;
   }
 
   /** As {@link MappedHandle.makeExec}, without flushing the instruction cache: only for code already coherent. */
   makeExecNoFlush(): Mmap {
-    return this.remake(Mmap, Access.EXEC);
+    return remake(this, Mmap, Access.EXEC);
   }
 
   /** Consumes the handle; its pages become read+write. */
   makeMut(): MmapMut {
-    return this.remake(MmapMut, Access.MUT);
+    return remake(this, MmapMut, Access.MUT);
   }
 
   /** Consumes the handle; its pages become read+write+execute. Needs `UnsafeMmapFlags.JIT`. */
   makeExecMut(): MmapMut {
-    return this.remake(MmapMut, Access.EXEC_MUT);
-  }
-
-  /** Validates a range and widens its start to a page boundary, as the OS calls need. */
-  private pageRange(offset: number, length: number | undefined): [number, number] {
-    const size = this.live().size;
-    const checked = checkRange(offset, length, size);
-    const start = offset - (offset % this.state.pageSize);
-    return [start, offset + checked - start];
-  }
-
-  private remake<H>(Target: HandleClass<H>, access: number): H {
-    checkWritableExec(access, this.state.unsafeFlags);
-    try {
-      this.live().protect(access);
-    } catch (error) {
-      this.forgetViews(); // detached before the protection changed
-      throw error;
-    }
-    return this.handOver(Target, { ...this.state, access });
+    return remake(this, MmapMut, Access.EXEC_MUT);
   }
 }
 
-const MAX_VIEW_LENGTH = bufferConstants.MAX_LENGTH;
+/** A zero-copy window of `handle`; `length` defaults to the rest of the mapping. */
+function window(handle: Handle, offset: number, length: number | undefined): Uint8Array {
+  const at = live(handle);
+  const actual = checkRange(offset, length, at.length);
+  if (actual > MAX_VIEW_LENGTH) {
+    fail(
+      'ERR_MMAP_VIEW_TOO_LARGE',
+      `a view of ${actual} bytes exceeds this runtime's ArrayBuffer limit of ${MAX_VIEW_LENGTH}`,
+    );
+  }
+  const view = new Uint8Array(at.mapping.view(offset, actual));
+  viewMade();
+  return view;
+}
 
 /** Zero-copy access, shared by {@link Mmap} and {@link MmapMut}. */
 abstract class BytesHandle extends MappedHandle {
-  #bytes: Uint8Array | undefined;
-
   /**
    * Calls the machine code at `offset` as a C function of `signature`, with
    * the platform's calling convention. The handle must be executable
@@ -362,77 +469,48 @@ abstract class BytesHandle extends MappedHandle {
    * function throws `ERR_MMAP_CLOSED` instead of running.
    */
   asFunction<const S extends FunctionSignature>(offset: number, signature: S): GeneratedFunction<S> {
-    const mapping = this.live();
-    if ((this.state.access & Protection.EXECUTE) === 0) {
+    // The signature is user data (getters, Proxies): copied before anything is checked.
+    const encoded = encodeSignature(signature);
+    checkUint(offset, 'offset');
+    const at = live(this);
+    const state = stateOf(this);
+    if ((state.access & Protection.EXECUTE) === 0) {
       fail('ERR_MMAP_NOT_EXECUTABLE', 'asFunction() needs an executable handle: use mapExec() or makeExec()');
     }
-    checkUint(offset, 'offset');
-    if (offset >= mapping.size) {
-      fail('ERR_MMAP_OUT_OF_BOUNDS', `offset ${offset} is not inside the mapping of size ${mapping.size}`);
+    if (offset >= at.length) {
+      fail('ERR_MMAP_OUT_OF_BOUNDS', `offset ${offset} is not inside the mapping of size ${at.length}`);
     }
-    const jit = (this.state.unsafeFlags & UnsafeMmapFlags.JIT) !== 0;
-    return mapping.function(offset, { ...encodeSignature(signature), jit }) as GeneratedFunction<S>;
-  }
-
-  /** @internal */
-  protected wholeBytes(): Uint8Array {
-    if (this.#bytes === undefined) {
-      const mapping = this.live();
-      if (mapping.size > MAX_VIEW_LENGTH) {
-        fail(
-          'ERR_MMAP_VIEW_TOO_LARGE',
-          `the mapping's ${mapping.size} bytes exceed this runtime's ArrayBuffer limit of ${MAX_VIEW_LENGTH}; use view(offset, length)`,
-        );
-      }
-      this.#bytes = new Uint8Array(mapping.view(0, mapping.size));
-    }
-    return this.#bytes;
-  }
-
-  /** @internal */
-  protected window(offset: number, length: number): Uint8Array {
-    const mapping = this.live();
-    checkRange(offset, length, mapping.size);
-    if (length > MAX_VIEW_LENGTH) {
-      fail(
-        'ERR_MMAP_VIEW_TOO_LARGE',
-        `a view of ${length} bytes exceeds this runtime's ArrayBuffer limit of ${MAX_VIEW_LENGTH}`,
-      );
-    }
-    return new Uint8Array(mapping.view(offset, length));
-  }
-
-  protected override forgetViews(): void {
-    this.#bytes = undefined;
+    const jit = (state.unsafeFlags & UnsafeMmapFlags.JIT) !== 0;
+    return at.mapping.function(offset, { ...encoded, jit }, at.generation) as GeneratedFunction<S>;
   }
 
   // The copying accessors (src/accessors.ts): faults throw ERR_MMAP_FAULT, and no external buffer is needed.
   /** A window whose accessors count offsets from `offset`; see {@link MmapSpan}. */
-  span(offset: number, length: number): MmapSpan { return new MmapSpan(this.live(), offset, length); }
+  span(offset: number, length: number): MmapSpan { return new MmapSpan(live(this), offset, length); }
   /** A copy of `length` bytes at `offset`. */
-  read(offset: number, length: number): Uint8Array { return access.read(this.live(), offset, length); }
+  read(offset: number, length: number): Uint8Array { return access.read(live(this), offset, length); }
   /** Fills `target` (any TypedArray or DataView) with the bytes at `offset`; returns it. */
-  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return access.readInto(this.live(), offset, target); }
+  readInto<T extends ArrayBufferView>(offset: number, target: T): T { return access.readInto(live(this), offset, target); }
   /** As `DataView.getInt8`. */
-  getInt8(offset: number): number { return access.getInt8(this.live(), offset); }
+  getInt8(offset: number): number { return access.getInt8(live(this), offset); }
   /** As `DataView.getUint8`. */
-  getUint8(offset: number): number { return access.getUint8(this.live(), offset); }
+  getUint8(offset: number): number { return access.getUint8(live(this), offset); }
   /** As `DataView.getInt16`. */
-  getInt16(offset: number, littleEndian?: boolean): number { return access.getInt16(this.live(), offset, littleEndian); }
+  getInt16(offset: number, littleEndian?: boolean): number { return access.getInt16(live(this), offset, littleEndian); }
   /** As `DataView.getUint16`. */
-  getUint16(offset: number, littleEndian?: boolean): number { return access.getUint16(this.live(), offset, littleEndian); }
+  getUint16(offset: number, littleEndian?: boolean): number { return access.getUint16(live(this), offset, littleEndian); }
   /** As `DataView.getInt32`. */
-  getInt32(offset: number, littleEndian?: boolean): number { return access.getInt32(this.live(), offset, littleEndian); }
+  getInt32(offset: number, littleEndian?: boolean): number { return access.getInt32(live(this), offset, littleEndian); }
   /** As `DataView.getUint32`. */
-  getUint32(offset: number, littleEndian?: boolean): number { return access.getUint32(this.live(), offset, littleEndian); }
+  getUint32(offset: number, littleEndian?: boolean): number { return access.getUint32(live(this), offset, littleEndian); }
   /** As `DataView.getBigInt64`. */
-  getBigInt64(offset: number, littleEndian?: boolean): bigint { return access.getBigInt64(this.live(), offset, littleEndian); }
+  getBigInt64(offset: number, littleEndian?: boolean): bigint { return access.getBigInt64(live(this), offset, littleEndian); }
   /** As `DataView.getBigUint64`. */
-  getBigUint64(offset: number, littleEndian?: boolean): bigint { return access.getBigUint64(this.live(), offset, littleEndian); }
+  getBigUint64(offset: number, littleEndian?: boolean): bigint { return access.getBigUint64(live(this), offset, littleEndian); }
   /** As `DataView.getFloat32`. */
-  getFloat32(offset: number, littleEndian?: boolean): number { return access.getFloat32(this.live(), offset, littleEndian); }
+  getFloat32(offset: number, littleEndian?: boolean): number { return access.getFloat32(live(this), offset, littleEndian); }
   /** As `DataView.getFloat64`. */
-  getFloat64(offset: number, littleEndian?: boolean): number { return access.getFloat64(this.live(), offset, littleEndian); }
+  getFloat64(offset: number, littleEndian?: boolean): number { return access.getFloat64(live(this), offset, littleEndian); }
 }
 
 /** Committed pages that cannot be accessed (`PROT_NONE`). */
@@ -446,17 +524,20 @@ export class Mmap extends BytesHandle {
    * runtime's ArrayBuffer limit (2^32 bytes on Node 20): use `view()`.
    */
   get bytes(): ReadonlyBytes {
-    return this.wholeBytes();
+    return wholeBytes(this);
   }
 
   /** The ArrayBuffer behind {@link Mmap.bytes}. */
   get buffer(): ArrayBuffer {
-    return this.wholeBytes().buffer as ArrayBuffer;
+    return wholeBytes(this).buffer as ArrayBuffer;
   }
 
-  /** A zero-copy window `[offset, offset + length)`, reaching any byte of any size of mapping. */
-  view(offset: number, length: number): ReadonlyBytes {
-    return this.window(offset, length);
+  /**
+   * A zero-copy window `[offset, offset + length)`, reaching any byte of any
+   * size of mapping; `length` defaults to the rest of the mapping.
+   */
+  view(offset: number, length?: number): ReadonlyBytes {
+    return window(this, offset, length);
   }
 }
 
@@ -468,48 +549,51 @@ export class MmapMut extends BytesHandle {
    * bytes on Node 20): use `view()`.
    */
   get bytes(): Uint8Array {
-    return this.wholeBytes();
+    return wholeBytes(this);
   }
 
   /** The ArrayBuffer behind {@link MmapMut.bytes}. */
   get buffer(): ArrayBuffer {
-    return this.wholeBytes().buffer as ArrayBuffer;
+    return wholeBytes(this).buffer as ArrayBuffer;
   }
 
-  /** A zero-copy window `[offset, offset + length)`, reaching any byte of any size of mapping. */
-  view(offset: number, length: number): Uint8Array {
-    return this.window(offset, length);
+  /**
+   * A zero-copy window `[offset, offset + length)`, reaching any byte of any
+   * size of mapping; `length` defaults to the rest of the mapping.
+   */
+  view(offset: number, length?: number): Uint8Array {
+    return window(this, offset, length);
   }
 
   // The writing accessors (src/accessors.ts).
   /** A window whose accessors count offsets from `offset`; see {@link MmapSpanMut}. */
-  override span(offset: number, length: number): MmapSpanMut { return new MmapSpanMut(this.live(), offset, length); }
+  override span(offset: number, length: number): MmapSpanMut { return new MmapSpanMut(live(this), offset, length); }
   /** Copies `source` (any TypedArray or DataView) to `offset`. */
-  write(offset: number, source: ArrayBufferView): void { access.write(this.live(), offset, source); }
+  write(offset: number, source: ArrayBufferView): void { access.write(live(this), offset, source); }
   /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
-  fill(value: number, offset?: number, length?: number): void { access.fill(this.live(), value, offset, length); }
+  fill(value: number, offset?: number, length?: number): void { access.fill(live(this), value, offset, length); }
   /** Copies `[start, end)` (end defaults to the size) to `target`; the ranges may overlap. */
-  copyWithin(target: number, start: number, end?: number): void { access.copyWithin(this.live(), target, start, end); }
+  copyWithin(target: number, start: number, end?: number): void { access.copyWithin(live(this), target, start, end); }
   /** As `DataView.setInt8`. */
-  setInt8(offset: number, value: number): void { access.setInt8(this.live(), offset, value); }
+  setInt8(offset: number, value: number): void { access.setInt8(live(this), offset, value); }
   /** As `DataView.setUint8`. */
-  setUint8(offset: number, value: number): void { access.setUint8(this.live(), offset, value); }
+  setUint8(offset: number, value: number): void { access.setUint8(live(this), offset, value); }
   /** As `DataView.setInt16`. */
-  setInt16(offset: number, value: number, littleEndian?: boolean): void { access.setInt16(this.live(), offset, value, littleEndian); }
+  setInt16(offset: number, value: number, littleEndian?: boolean): void { access.setInt16(live(this), offset, value, littleEndian); }
   /** As `DataView.setUint16`. */
-  setUint16(offset: number, value: number, littleEndian?: boolean): void { access.setUint16(this.live(), offset, value, littleEndian); }
+  setUint16(offset: number, value: number, littleEndian?: boolean): void { access.setUint16(live(this), offset, value, littleEndian); }
   /** As `DataView.setInt32`. */
-  setInt32(offset: number, value: number, littleEndian?: boolean): void { access.setInt32(this.live(), offset, value, littleEndian); }
+  setInt32(offset: number, value: number, littleEndian?: boolean): void { access.setInt32(live(this), offset, value, littleEndian); }
   /** As `DataView.setUint32`. */
-  setUint32(offset: number, value: number, littleEndian?: boolean): void { access.setUint32(this.live(), offset, value, littleEndian); }
+  setUint32(offset: number, value: number, littleEndian?: boolean): void { access.setUint32(live(this), offset, value, littleEndian); }
   /** As `DataView.setBigInt64`. */
-  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigInt64(this.live(), offset, value, littleEndian); }
+  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigInt64(live(this), offset, value, littleEndian); }
   /** As `DataView.setBigUint64`. */
-  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigUint64(this.live(), offset, value, littleEndian); }
+  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigUint64(live(this), offset, value, littleEndian); }
   /** As `DataView.setFloat32`. */
-  setFloat32(offset: number, value: number, littleEndian?: boolean): void { access.setFloat32(this.live(), offset, value, littleEndian); }
+  setFloat32(offset: number, value: number, littleEndian?: boolean): void { access.setFloat32(live(this), offset, value, littleEndian); }
   /** As `DataView.setFloat64`. */
-  setFloat64(offset: number, value: number, littleEndian?: boolean): void { access.setFloat64(this.live(), offset, value, littleEndian); }
+  setFloat64(offset: number, value: number, littleEndian?: boolean): void { access.setFloat64(live(this), offset, value, littleEndian); }
 }
 
 /**
@@ -519,47 +603,52 @@ export class MmapMut extends BytesHandle {
 export abstract class ReservedHandle extends Handle {
   /** Consumes the handle; it will commit inaccessible. */
   makeNone(): ReservedNone {
-    return this.reprotect(ReservedNone, Access.NONE);
+    return reprotect(this, ReservedNone, Access.NONE);
   }
 
   /** Consumes the handle; it will commit read-only. */
   makeReadOnly(): Reserved {
-    return this.reprotect(Reserved, Access.READ);
+    return reprotect(this, Reserved, Access.READ);
   }
 
   /** Consumes the handle; it will commit read+execute. */
   makeExec(): Reserved {
-    return this.reprotect(Reserved, Access.EXEC);
+    return reprotect(this, Reserved, Access.EXEC);
   }
 
   /** Consumes the handle; it will commit read+write. */
   makeMut(): ReservedMut {
-    return this.reprotect(ReservedMut, Access.MUT);
+    return reprotect(this, ReservedMut, Access.MUT);
   }
 
   /** Consumes the handle; it will commit read+write+execute. Needs `UnsafeMmapFlags.JIT`. */
   makeExecMut(): ReservedMut {
-    return this.reprotect(ReservedMut, Access.EXEC_MUT);
+    return reprotect(this, ReservedMut, Access.EXEC_MUT);
   }
+}
 
-  /** @internal Commits the pages with the handle's protection and consumes it. */
-  protected commitAs<H>(Target: HandleClass<H>): H {
-    this.live().commit(this.state.access);
-    return this.handOver(Target, this.state);
-  }
+// Nothing is mapped accessibly yet: only the protection to commit with changes.
+function reprotect<H>(handle: ReservedHandle, Target: HandleClass<H>, access: number): H {
+  const state = stateOf(handle);
+  live(handle);
+  checkWritableExec(access, state.unsafeFlags);
+  return handOver(handle, Target, { ...state, access });
+}
 
-  // Nothing is mapped accessibly yet: only the protection to commit with changes.
-  private reprotect<H>(Target: HandleClass<H>, access: number): H {
-    checkWritableExec(access, this.state.unsafeFlags);
-    return this.handOver(Target, { ...this.state, access });
-  }
+/** Commits the pages of `handle` with its protection and consumes it. */
+function commitAs<H>(handle: ReservedHandle, Target: HandleClass<H>): H {
+  const at = live(handle);
+  const state = stateOf(handle);
+  at.mapping.commit(state.access);
+  forgetBytes(handle);
+  return handOver(handle, Target, state);
 }
 
 /** Reserved address space that commits inaccessible. */
 export class ReservedNone extends ReservedHandle {
   /** Commits the pages; consumes this handle. */
   commit(): MmapNone {
-    return this.commitAs(MmapNone);
+    return commitAs(this, MmapNone);
   }
 }
 
@@ -567,7 +656,7 @@ export class ReservedNone extends ReservedHandle {
 export class Reserved extends ReservedHandle {
   /** Commits the pages; consumes this handle. */
   commit(): Mmap {
-    return this.commitAs(Mmap);
+    return commitAs(this, Mmap);
   }
 }
 
@@ -575,6 +664,6 @@ export class Reserved extends ReservedHandle {
 export class ReservedMut extends ReservedHandle {
   /** Commits the pages; consumes this handle. */
   commit(): MmapMut {
-    return this.commitAs(MmapMut);
+    return commitAs(this, MmapMut);
   }
 }

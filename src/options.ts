@@ -18,7 +18,11 @@ import {
   ReservedMut,
   ReservedNone,
 } from './handles';
-import { checkAddress, checkFlags, checkSize, checkUint, isMultiple } from './validate';
+import { checkAddress, checkFlags, checkSize, checkUint, describe, isMultiple } from './validate';
+
+// A brand check (set in MmapOptions' static block): a method called on a
+// foreign object throws a coded error instead of a private-field TypeError.
+let checkOptions: (value: unknown) => void;
 
 /**
  * Describes a mapping, then makes it. As in mmap-rs:
@@ -35,6 +39,15 @@ import { checkAddress, checkFlags, checkSize, checkUint, isMultiple } from './va
  */
 export class MmapOptions {
   readonly #size: number;
+
+  static {
+    checkOptions = (value) => {
+      if (typeof value !== 'object' || value === null || !(#size in value)) {
+        fail('ERR_INVALID_ARG_TYPE', `MmapOptions methods must be called on an MmapOptions, got ${describe(value)}`);
+      }
+    };
+  }
+
   #fd = -1;
   #offset = 0;
   #flags = 0;
@@ -80,6 +93,7 @@ export class MmapOptions {
    * only used while mapping; the mapping outlives it.
    */
   withFile(file: number | FileHandle, offset = 0): this {
+    checkOptions(this);
     const fd = typeof file === 'object' && file !== null ? file.fd : file;
     if (typeof fd !== 'number' || !Number.isInteger(fd)) {
       fail('ERR_INVALID_ARG_TYPE', `file must be a file descriptor or a FileHandle, got ${String(file)}`);
@@ -100,12 +114,14 @@ export class MmapOptions {
 
   /** Adds {@link MmapFlags} (ORs them in). */
   withFlags(flags: number): this {
+    checkOptions(this);
     this.#flags |= checkFlags(flags, KNOWN_FLAGS, 'MmapFlags');
     return this;
   }
 
   /** Adds {@link UnsafeMmapFlags} (ORs them in). */
   withUnsafeFlags(flags: number): this {
+    checkOptions(this);
     this.#unsafeFlags |= checkFlags(flags, KNOWN_UNSAFE_FLAGS, 'UnsafeMmapFlags');
     return this;
   }
@@ -119,7 +135,12 @@ export class MmapOptions {
    * mappings can only start there): `ERR_MMAP_INVALID_OFFSET`.
    */
   withAddress(address: bigint): this {
+    checkOptions(this);
     checkAddress(address);
+    if (address === 0n) {
+      // An ArrayBuffer cannot start at a null pointer.
+      fail('ERR_MMAP_INVALID_ADDRESS', 'address 0 cannot be mapped through memmap; give a nonzero address or none');
+    }
     if (!isMultiple(address, PAGE_SIZE)) {
       fail('ERR_MMAP_INVALID_OFFSET', `address must be a multiple of the page size ${PAGE_SIZE}, got 0x${address.toString(16)}`);
     }
@@ -133,6 +154,7 @@ export class MmapOptions {
    * `MmapFlags.HUGE_PAGES`; the base page size means ordinary pages.
    */
   withPageSize(bytes: number): this {
+    checkOptions(this);
     const sizes = native.pageSizes();
     if (!sizes.includes(bytes)) {
       fail('ERR_MMAP_INVALID_SIZE', `page size must be one of ${sizes.join(', ')}, got ${String(bytes)}`);
@@ -146,6 +168,7 @@ export class MmapOptions {
    * page size (`ERR_MMAP_INVALID_ALIGNMENT`).
    */
   withAlignment(bytes: number): this {
+    checkOptions(this);
     const pageSize = PAGE_SIZE;
     if (!Number.isSafeInteger(bytes) || bytes < pageSize || (bytes & (bytes - 1)) !== 0) {
       fail('ERR_MMAP_INVALID_ALIGNMENT', `alignment must be a power of two of at least ${pageSize}, got ${String(bytes)}`);
@@ -156,51 +179,61 @@ export class MmapOptions {
 
   /** Maps committed, inaccessible pages. */
   mapNone(): MmapNone {
+    checkOptions(this);
     return this.#make(MmapNone, Access.NONE, false);
   }
 
   /** Maps read-only pages. */
   map(): Mmap {
+    checkOptions(this);
     return this.#make(Mmap, Access.READ, false);
   }
 
   /** Maps read+execute pages. */
   mapExec(): Mmap {
+    checkOptions(this);
     return this.#make(Mmap, Access.EXEC, false);
   }
 
   /** Maps read+write pages. */
   mapMut(): MmapMut {
+    checkOptions(this);
     return this.#make(MmapMut, Access.MUT, false);
   }
 
   /** Maps read+write+execute pages; needs `UnsafeMmapFlags.JIT` (`ERR_MMAP_UNSAFE_FLAG_NEEDED`). */
   mapExecMut(): MmapMut {
+    checkOptions(this);
     return this.#make(MmapMut, Access.EXEC_MUT, false);
   }
 
   /** Reserves address space that will commit inaccessible. */
   reserveNone(): ReservedNone {
+    checkOptions(this);
     return this.#make(ReservedNone, Access.NONE, true);
   }
 
   /** Reserves address space that will commit read-only. */
   reserve(): Reserved {
+    checkOptions(this);
     return this.#make(Reserved, Access.READ, true);
   }
 
   /** Reserves address space that will commit read+execute. */
   reserveExec(): Reserved {
+    checkOptions(this);
     return this.#make(Reserved, Access.EXEC, true);
   }
 
   /** Reserves address space that will commit read+write. */
   reserveMut(): ReservedMut {
+    checkOptions(this);
     return this.#make(ReservedMut, Access.MUT, true);
   }
 
   /** Reserves address space that will commit read+write+execute; needs `UnsafeMmapFlags.JIT`. */
   reserveExecMut(): ReservedMut {
+    checkOptions(this);
     return this.#make(ReservedMut, Access.EXEC_MUT, true);
   }
 
@@ -213,14 +246,8 @@ export class MmapOptions {
    * readable and writable and that nothing else will unmap them.
    */
   mapFromExisting(): MmapMut {
+    checkOptions(this);
     const address = this.#address ?? fail('ERR_MMAP_MISSING_ADDRESS', 'mapFromExisting() needs withAddress(address)');
-    const hex = `0x${address.toString(16)}`;
-    if (!native.isMapped(address, this.#size)) {
-      fail('ERR_MMAP_INVALID_ADDRESS', `the ${this.#size} bytes at ${hex} are not all mapped`);
-    }
-    if (native.isOwned(address, this.#size)) {
-      fail('ERR_MMAP_INVALID_ADDRESS', `the ${this.#size} bytes at ${hex} belong to a live memmap handle`);
-    }
     return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
   }
 
@@ -243,10 +270,6 @@ export class MmapOptions {
         'ERR_MMAP_INVALID_OFFSET',
         `a new mapping's address must be a multiple of the allocation granularity ${ALLOCATION_GRANULARITY}, got 0x${this.#address.toString(16)}`,
       );
-    }
-    if (fixed && native.isOwned(this.#address!, this.#size)) {
-      // Replacing them would leave the owner's views over someone else's pages.
-      fail('ERR_MMAP_INVALID_ADDRESS', `MAP_FIXED at 0x${this.#address!.toString(16)} would replace pages a live memmap handle owns`);
     }
     if (fixed && this.#alignment !== 0) {
       fail('ERR_INVALID_ARG_VALUE', 'UnsafeMmapFlags.MAP_FIXED places the mapping exactly: it excludes withAlignment()');

@@ -25,12 +25,18 @@
 
 namespace memmap::os {
 
-// The bytes of a mapping an operation touches: only a fault at an address in
-// [begin, end), raised on the calling thread during the operation, is claimed.
+// The bytes an operation touches: only a fault at an address in [begin, end),
+// raised on the calling thread during the operation, is claimed.
 struct GuardedRange {
   uintptr_t begin;
   uintptr_t end;
+  bool Holds(uintptr_t address) const { return address >= begin && address < end; }
 };
+
+inline GuardedRange RangeOf(const void* start, size_t size) {
+  auto begin = reinterpret_cast<uintptr_t>(start);
+  return {begin, begin + size};
+}
 
 // A claimed fault.
 struct Fault {
@@ -38,26 +44,27 @@ struct Fault {
   const char* signal = nullptr;  // "SIGBUS", "SIGSEGV", or the Windows exception
 };
 
-// memmove(to, from, size) and memset(to, value, size), guarded. False, with
-// *fault set, when a page of `range` faulted; the destination then holds an
-// unspecified part of the bytes. The first call installs the fault handler.
-bool guarded_move(void* to, const void* from, size_t size, GuardedRange range, Fault* fault);
-bool guarded_fill(void* to, uint8_t value, size_t size, GuardedRange range, Fault* fault);
+// memmove(to, from, size) and memset(to, value, size), guarded on both
+// sides: the JavaScript side of a copy may itself be mapped pages (a memmap
+// view of a truncated file, or of read-only pages). False, with *fault set,
+// when a touched page faulted; the destination then holds an unspecified
+// part of the bytes. The first call installs the fault handler.
+bool guarded_move(void* to, const void* from, size_t size, Fault* fault);
+bool guarded_fill(void* to, uint8_t value, size_t size, Fault* fault);
 
 // Installs the fault handler once per process; later calls do nothing.
 void install_fault_handler();
 
-// The live ranges of the crash diagnostics, track(), retrack() and untrack(),
-// are defined at the end: starts are unique among live ranges, and track()
-// installs the fault handler.
+// The live ranges of the crash diagnostics and of ownership checks, track()
+// and friends, are defined at the end; track() installs the fault handler.
 
 // ---------------------------------------------------------------------------
 // Shared by fault_posix.cc and fault_windows.cc.
 namespace fault_detail {
 
 // One live range. Writers hold the registry mutex; the fault handler reads
-// without locking, so every field is atomic and `begin` (0 = free) is written
-// last and cleared first.
+// without locking, so every field is atomic and `begin` (0 = free, which is
+// why address 0 is never mapped) is written last and cleared first.
 struct Slot {
   std::atomic<uintptr_t> begin{0};
   std::atomic<uintptr_t> end{0};
@@ -72,45 +79,60 @@ struct Chunk {
   std::atomic<Chunk*> next{nullptr};
 };
 
+// Each live range is owned by the one region that tracked it: only the slot
+// Track() returned can change or free it, so a region that lingers (its
+// release deferred) can never remove an entry that another region made at
+// the same address. Live ranges never overlap: mappings that could land on
+// owned pages (MAP_FIXED, adoption) check and track under Exclusive().
 class Registry {
  public:
   Registry() {
     for (Slot& slot : first_.slots) free_.push_back(&slot);
   }
 
-  void Track(uintptr_t begin, size_t size, uint32_t access) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  Slot* Track(uintptr_t begin, size_t size, uint32_t access) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     if (free_.empty()) Grow();
     Slot* slot = free_.back();
     free_.pop_back();
-    slot->end.store(begin + size, std::memory_order_relaxed);
     slot->access.store(access, std::memory_order_relaxed);
-    slot->begin.store(begin, std::memory_order_release);
-    by_begin_[begin] = slot;
+    Publish(slot, begin, size);
+    return slot;
   }
 
-  void Retrack(uintptr_t begin, uint32_t access) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto found = by_begin_.find(begin);
-    if (found != by_begin_.end()) found->second->access.store(access, std::memory_order_release);
+  void Retrack(Slot* slot, uint32_t access) {
+    slot->access.store(access, std::memory_order_release);
   }
 
-  void Untrack(uintptr_t begin) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    auto found = by_begin_.find(begin);
-    if (found == by_begin_.end()) return;
-    found->second->begin.store(0, std::memory_order_release);
-    free_.push_back(found->second);
-    by_begin_.erase(found);
+  // A split or merge changed the owner's range.
+  void Move(Slot* slot, uintptr_t begin, size_t size) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
+    by_begin_.erase(slot->begin.load(std::memory_order_relaxed));
+    slot->begin.store(0, std::memory_order_release);
+    Publish(slot, begin, size);
+  }
+
+  void Untrack(Slot* slot) {
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
+    by_begin_.erase(slot->begin.load(std::memory_order_relaxed));
+    slot->begin.store(0, std::memory_order_release);
+    free_.push_back(slot);
   }
 
   // Whether any live range overlaps [begin, begin + size).
   bool Overlaps(uintptr_t begin, size_t size) {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::lock_guard<std::recursive_mutex> lock(mutex_);
     auto next = by_begin_.lower_bound(begin + size);
     if (next == by_begin_.begin()) return false;
     --next;  // the last range starting below the end
     return next->second->end.load(std::memory_order_relaxed) > begin;
+  }
+
+  // Keeps every other thread from tracking or untracking while held, so
+  // that "no live range is there" stays true until the caller has tracked
+  // what it mapped there.
+  std::unique_lock<std::recursive_mutex> Exclusive() {
+    return std::unique_lock<std::recursive_mutex>(mutex_);
   }
 
   // The live range holding `address`, read without locks (signal-safe).
@@ -131,6 +153,13 @@ class Registry {
   }
 
  private:
+  // Address 0 is never tracked: memmap refuses to map there.
+  void Publish(Slot* slot, uintptr_t begin, size_t size) {
+    slot->end.store(begin + size, std::memory_order_relaxed);
+    slot->begin.store(begin, std::memory_order_release);
+    by_begin_[begin] = slot;
+  }
+
   void Grow() {
     Chunk* chunk = new Chunk;
     for (Slot& slot : chunk->slots) free_.push_back(&slot);
@@ -138,11 +167,11 @@ class Registry {
     last_ = chunk;
   }
 
-  std::mutex mutex_;
+  std::recursive_mutex mutex_;
   Chunk first_;
   Chunk* last_ = &first_;
   std::vector<Slot*> free_;
-  std::map<uintptr_t, Slot*> by_begin_;  // ordered, for Overlaps()
+  std::map<uintptr_t, Slot*> by_begin_;  // ordered, for Overlaps(); starts are unique
 };
 
 inline Registry registry;
@@ -209,17 +238,26 @@ inline bool DescribeFault(const char* signal, uintptr_t address, Line* line) {
 
 }  // namespace fault_detail
 
-inline void track(uintptr_t begin, size_t size, uint32_t access) {
+using RangeOwner = fault_detail::Slot;
+
+inline RangeOwner* track(uintptr_t begin, size_t size, uint32_t access) {
   install_fault_handler();
-  fault_detail::registry.Track(begin, size, access);
+  return fault_detail::registry.Track(begin, size, access);
 }
-inline void retrack(uintptr_t begin, uint32_t access) {
-  fault_detail::registry.Retrack(begin, access);
+inline void retrack(RangeOwner* owner, uint32_t access) {
+  fault_detail::registry.Retrack(owner, access);
 }
-inline void untrack(uintptr_t begin) { fault_detail::registry.Untrack(begin); }
+inline void move_tracked(RangeOwner* owner, uintptr_t begin, size_t size) {
+  fault_detail::registry.Move(owner, begin, size);
+}
+inline void untrack(RangeOwner* owner) { fault_detail::registry.Untrack(owner); }
 // Whether a live range overlaps [begin, begin + size).
 inline bool tracked(uintptr_t begin, size_t size) {
   return fault_detail::registry.Overlaps(begin, size);
+}
+// Held while checking that a range is free and mapping and tracking it.
+inline std::unique_lock<std::recursive_mutex> exclusive_tracking() {
+  return fault_detail::registry.Exclusive();
 }
 
 }  // namespace memmap::os

@@ -27,8 +27,7 @@ struct Guard {
   std::atomic<bool> taken{false};
   std::atomic<pthread_t> owner{};  // read by the handler on any thread
   volatile sig_atomic_t armed = 0;
-  uintptr_t begin = 0;
-  uintptr_t end = 0;
+  GuardedRange ranges[2] = {};
   sigjmp_buf resume;
   uintptr_t fault_address = 0;
   int fault_signal = 0;
@@ -115,7 +114,7 @@ void Chain(int number, siginfo_t* info, void* context) {
 void OnFault(int number, siginfo_t* info, void* context) {
   uintptr_t address = reinterpret_cast<uintptr_t>(info->si_addr);
   Guard* guard = ArmedGuardOfThisThread();
-  if (guard && address >= guard->begin && address < guard->end) {
+  if (guard && (guard->ranges[0].Holds(address) || guard->ranges[1].Holds(address))) {
     guard->armed = 0;
     guard->fault_address = address;
     guard->fault_signal = number;
@@ -133,19 +132,20 @@ void OnFault(int number, siginfo_t* info, void* context) {
 }
 
 template <typename Operation>
-bool Guarded(GuardedRange range, Fault* fault, Operation operation) {
+bool Guarded(GuardedRange first, GuardedRange second, Fault* fault, Operation operation) {
 #if defined(MEMMAP_UNGUARDED_FOR_BENCH)
   // The benchmark's reference build: the same copy with no guard around it,
   // so that one run measures what the guard costs. Never shipped.
-  (void)range;
+  (void)first;
+  (void)second;
   (void)fault;
   operation();
   return true;
 #endif
   if (!installed.load(std::memory_order_acquire)) install_fault_handler();
   Guard* guard = GuardOfThread();
-  guard->begin = range.begin;
-  guard->end = range.end;
+  guard->ranges[0] = first;
+  guard->ranges[1] = second;
   if (sigsetjmp(guard->resume, 0) == 0) {
     guard->armed = 1;
     std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -181,12 +181,13 @@ void install_fault_handler() {
   });
 }
 
-bool guarded_move(void* to, const void* from, size_t size, GuardedRange range, Fault* fault) {
-  return Guarded(range, fault, [&] { memmove(to, from, size); });
+bool guarded_move(void* to, const void* from, size_t size, Fault* fault) {
+  return Guarded(RangeOf(to, size), RangeOf(from, size), fault,
+                 [&] { memmove(to, from, size); });
 }
 
-bool guarded_fill(void* to, uint8_t value, size_t size, GuardedRange range, Fault* fault) {
-  return Guarded(range, fault, [&] { memset(to, value, size); });
+bool guarded_fill(void* to, uint8_t value, size_t size, Fault* fault) {
+  return Guarded(RangeOf(to, size), GuardedRange{}, fault, [&] { memset(to, value, size); });
 }
 
 }  // namespace memmap::os

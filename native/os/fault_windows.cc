@@ -21,8 +21,7 @@ struct Guard {
   alignas(16) CONTEXT resume;
   volatile bool armed = false;
   volatile bool faulted = false;
-  uintptr_t begin = 0;
-  uintptr_t end = 0;
+  GuardedRange ranges[2] = {};
   Fault fault;
 };
 
@@ -43,7 +42,8 @@ LONG CALLBACK OnException(EXCEPTION_POINTERS* pointers) {
   }
   uintptr_t address = static_cast<uintptr_t>(record->ExceptionInformation[1]);
   auto* guard = static_cast<Guard*>(TlsGetValue(guard_slot));
-  if (guard && guard->armed && address >= guard->begin && address < guard->end) {
+  if (guard && guard->armed &&
+      (guard->ranges[0].Holds(address) || guard->ranges[1].Holds(address))) {
     guard->armed = false;
     guard->faulted = true;
     guard->fault.address = address;
@@ -68,12 +68,12 @@ struct GuardLease {
 };
 
 template <typename Operation>
-bool Guarded(GuardedRange range, Fault* fault, Operation operation) {
+bool Guarded(GuardedRange first, GuardedRange second, Fault* fault, Operation operation) {
   install_fault_handler();
   thread_local GuardLease lease;
   Guard* guard = &lease.guard;
-  guard->begin = range.begin;
-  guard->end = range.end;
+  guard->ranges[0] = first;
+  guard->ranges[1] = second;
   guard->faulted = false;
   // Returns a second time, from the handler, with `faulted` set.
   RtlCaptureContext(&guard->resume);
@@ -96,12 +96,13 @@ void install_fault_handler() {
   });
 }
 
-bool guarded_move(void* to, const void* from, size_t size, GuardedRange range, Fault* fault) {
-  return Guarded(range, fault, [&] { std::memmove(to, from, size); });
+bool guarded_move(void* to, const void* from, size_t size, Fault* fault) {
+  return Guarded(RangeOf(to, size), RangeOf(from, size), fault,
+                 [&] { std::memmove(to, from, size); });
 }
 
-bool guarded_fill(void* to, uint8_t value, size_t size, GuardedRange range, Fault* fault) {
-  return Guarded(range, fault, [&] { std::memset(to, value, size); });
+bool guarded_fill(void* to, uint8_t value, size_t size, Fault* fault) {
+  return Guarded(RangeOf(to, size), GuardedRange{}, fault, [&] { std::memset(to, value, size); });
 }
 
 }  // namespace memmap::os
