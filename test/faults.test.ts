@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
-import { emulator } from './helpers';
+import { emulator, notUnderAsanMemmove, sanitizer } from './helpers';
 import { Mmap, MmapFlags, MmapMut, MmapOptions } from '../src';
 
 const P = MmapOptions.pageSize();
@@ -59,7 +59,7 @@ const outOfBoundsWasm = Uint8Array.of(
 );
 
 describe('faults inside the copying accessors', () => {
-  it.skipIf(isWindows)(`a file truncated by another process: ERR_MMAP_FAULT past the new end, the rest still usable (skipped on Windows: ${noTruncate})`, () => {
+  it.skipIf(isWindows || sanitizer)(`a file truncated by another process: ERR_MMAP_FAULT past the new end, the rest still usable (skipped on Windows: ${noTruncate}; and ${notUnderAsanMemmove})`, () => {
     const file = fileOf(4, 'truncated');
     let mapping!: MmapMut;
     fileOptions(file, 4, 'r+', (options) => (mapping = options.mapMut()));
@@ -91,7 +91,7 @@ describe('faults inside the copying accessors', () => {
     mapping.unmap();
   });
 
-  it('a page made inaccessible under the handle: ERR_MMAP_FAULT with SIGSEGV (access violation on Windows)', () => {
+  it.skipIf(sanitizer)(`a page made inaccessible under the handle: ERR_MMAP_FAULT with SIGSEGV (access violation on Windows; skipped ${notUnderAsanMemmove})`, () => {
     // A readable page then an inaccessible one, adopted as one handle that
     // believes both are writable: the situation another actor re-protecting
     // part of our pages would create (MAP_FIXED over them is refused).

@@ -13,6 +13,12 @@ export const emulator = process.env.MEMMAP_TEST_EMULATOR;
 export const kernelSeesUs = isLinux && emulator !== 'qemu-user';
 export const notUnderQemu = 'qemu-user does not pass madvise, MAP_STACK, MAP_POPULATE, mlock2 or MAP_HUGETLB to the kernel';
 
+/** The sanitizers the suite runs under (scripts/sanitize.sh sets it), or undefined. */
+export const sanitizer = process.env.MEMMAP_TEST_SANITIZER;
+/** Why a fault's exact offset is not checked under ASan. */
+export const notUnderAsanMemmove =
+  "under ASan, whose memmove copies byte by byte (from the end when the target lies above the source), a copy faults at another byte";
+
 /** The /proc/self/maps line of the area containing `address`. */
 export function areaAt(address: bigint): { start: bigint; end: bigint; perms: string; path: string } | null {
   for (const line of fs.readFileSync('/proc/self/maps', 'utf8').split('\n')) {
