@@ -5,17 +5,17 @@
  * @packageDocumentation
  */
 import { native } from './binding';
-import { fail, MmapError } from './errors';
+import { describe, fail, failUnreadable, MmapError } from './errors';
 import { Protection } from './flags';
 import { checkAddress } from './validate';
 
 /** Whether writes to an area reach other mappings of the same memory. */
-export const ShareMode = {
+export const ShareMode = Object.freeze({
   /** Private or copy-on-write: writes stay in this process. */
   PRIVATE: 'private',
   /** Writes are visible to every process (and file) sharing the pages. */
   SHARED: 'shared',
-} as const;
+} as const);
 
 /** One of the {@link ShareMode} values. */
 export type ShareMode = (typeof ShareMode)[keyof typeof ShareMode];
@@ -65,14 +65,43 @@ export interface NativeArea {
 /**
  * An area's protection and share mode as `/proc/<pid>/maps` and `pmap` show
  * them: `r`, `w`, `x` or `-`, then `s` (shared) or `p` (private), e.g. `rw-p`.
+ * Anything but an object with {@link Protection} bits and a {@link ShareMode}
+ * throws `ERR_INVALID_ARG_TYPE` or `ERR_INVALID_ARG_VALUE`.
  */
 export function formatPermissions(area: Pick<MemoryArea, 'protection' | 'shareMode'>): string {
+  const { protection, shareMode } = readPermissions(area);
   return (
-    (area.protection & Protection.READ ? 'r' : '-') +
-    (area.protection & Protection.WRITE ? 'w' : '-') +
-    (area.protection & Protection.EXECUTE ? 'x' : '-') +
-    (area.shareMode === ShareMode.SHARED ? 's' : 'p')
+    (protection & Protection.READ ? 'r' : '-') +
+    (protection & Protection.WRITE ? 'w' : '-') +
+    (protection & Protection.EXECUTE ? 'x' : '-') +
+    (shareMode === ShareMode.SHARED ? 's' : 'p')
   );
+}
+
+const PERMISSIONS = 'a MemoryArea: an object with protection (Protection bits) and shareMode (a ShareMode)';
+const EVERY_PROTECTION = Protection.READ | Protection.WRITE | Protection.EXECUTE;
+
+/** The fields formatPermissions() shows, each read once and checked. */
+function readPermissions(area: unknown): Pick<MemoryArea, 'protection' | 'shareMode'> {
+  if (typeof area !== 'object' || area === null) fail('ERR_INVALID_ARG_TYPE', `area must be ${PERMISSIONS}, got ${describe(area)}`);
+  let protection: unknown;
+  let shareMode: unknown;
+  try {
+    ({ protection, shareMode } = area as MemoryArea);
+  } catch (error) {
+    failUnreadable('area', PERMISSIONS, error);
+  }
+  if (!isProtection(protection)) {
+    fail('ERR_INVALID_ARG_VALUE', `area.protection must be a combination of the Protection bits, got ${describe(protection)}`);
+  }
+  if (shareMode !== ShareMode.PRIVATE && shareMode !== ShareMode.SHARED) {
+    fail('ERR_INVALID_ARG_VALUE', `area.shareMode must be "private" or "shared", got ${describe(shareMode)}`);
+  }
+  return { protection, shareMode };
+}
+
+function isProtection(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= EVERY_PROTECTION && (value & ~EVERY_PROTECTION) === 0;
 }
 
 const SELF = 0;
@@ -159,9 +188,9 @@ function toMemoryArea(area: NativeArea): MemoryArea {
 
 function checkPid(pid: unknown): number {
   if (typeof pid !== 'number' || !Number.isInteger(pid)) {
-    fail('ERR_INVALID_ARG_TYPE', `pid must be an integer process id, got ${typeof pid === 'bigint' ? `${pid}n` : String(pid)}`);
+    fail('ERR_INVALID_ARG_TYPE', `pid must be an integer process id, got ${describe(pid)}`);
   }
-  if (pid < 1 || pid > 0xffff_ffff) fail('ERR_INVALID_ARG_VALUE', `pid must be between 1 and 4294967295, got ${pid}`);
+  if (pid < 1 || pid > 0xffff_ffff) fail('ERR_INVALID_ARG_VALUE', `pid must be between 1 and 4294967295, got ${describe(pid)}`);
   return pid;
 }
 

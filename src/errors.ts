@@ -50,8 +50,14 @@ export class MmapError extends Error {
   /** For `ERR_MMAP_FAULT`: the signal (`SIGBUS`, `SIGSEGV`) or Windows exception that was raised. */
   declare readonly signal?: string;
 
-  /** @param code - the error code; @param message - what was wrong and what was expected */
+  /**
+   * @param code - the error code; @param message - what was wrong and what was expected;
+   * @param errno - for a failed system call, its negative errno; @param syscall - and its name.
+   * Arguments of other types throw `ERR_INVALID_ARG_TYPE`: an MmapError always has a string code.
+   */
   constructor(code: MmapErrorCode | string, message: string, errno?: number, syscall?: string) {
+    const wrong = whatIsWrong(code, message, errno, syscall);
+    if (wrong !== undefined) throw new MmapError('ERR_INVALID_ARG_TYPE', wrong);
     super(message);
     this.name = 'MmapError';
     this.code = code;
@@ -63,4 +69,76 @@ export class MmapError extends Error {
 /** @internal Throws an MmapError; typed `never` for control flow. */
 export function fail(code: MmapErrorCode, message: string): never {
   throw new MmapError(code, message);
+}
+
+/**
+ * @internal Throws `ERR_INVALID_ARG_VALUE` for an argument whose reading
+ * threw (a getter, a Proxy trap); what it threw is the error's `cause`.
+ */
+export function failUnreadable(what: string, expected: string, cause: unknown): never {
+  const error = new MmapError('ERR_INVALID_ARG_VALUE', `${what} must be ${expected}, but reading it threw (see cause)`);
+  Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true });
+  throw error;
+}
+
+/** What is wrong with MmapError's arguments, if anything. */
+function whatIsWrong(code: unknown, message: unknown, errno: unknown, syscall: unknown): string | undefined {
+  if (typeof code !== 'string') return `MmapError code must be a string, got ${describe(code)}`;
+  if (typeof message !== 'string') return `MmapError message must be a string, got ${describe(message)}`;
+  if (errno !== undefined && !Number.isSafeInteger(errno)) {
+    return `MmapError errno must be an integer or undefined, got ${describe(errno)}`;
+  }
+  if (syscall !== undefined && typeof syscall !== 'string') {
+    return `MmapError syscall must be a string or undefined, got ${describe(syscall)}`;
+  }
+  return undefined;
+}
+
+// The intrinsic getter answers from the typed array's internal slot, so
+// neither an own `byteLength` property nor a Proxy runs user code through it.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const typedArrayName = Object.getOwnPropertyDescriptor(typedArrayPrototype, Symbol.toStringTag)!.get!;
+const typedArrayByteLength = Object.getOwnPropertyDescriptor(typedArrayPrototype, 'byteLength')!.get!;
+const LONGEST_STRING_SHOWN = 40;
+
+/**
+ * @internal `value` in words, for an error message. Runs no user code and never throws,
+ * whatever the value: `String()` would call `toString`, `Symbol.toPrimitive`
+ * or a Proxy's traps, any of which may throw or lie.
+ */
+export function describe(value: unknown): string {
+  switch (typeof value) {
+    case 'undefined':
+      return 'undefined';
+    case 'boolean':
+      return String(value);
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'string':
+      return value.length > LONGEST_STRING_SHOWN
+        ? `a string of ${value.length} characters beginning ${JSON.stringify(value.slice(0, LONGEST_STRING_SHOWN))}`
+        : JSON.stringify(value);
+    case 'symbol':
+      // String() of a symbol reads its description without conversion hooks.
+      return String(value);
+    case 'function':
+      return 'a function';
+    case 'object':
+      return value === null ? 'null' : describeObject(value);
+  }
+}
+
+function describeObject(value: object): string {
+  const name = typedArrayName.call(value) as string | undefined;
+  if (name !== undefined) return `a ${name} of ${typedArrayByteLength.call(value) as number} bytes`;
+  // Like the getter, isView reads an internal slot and no Proxy trap.
+  if (ArrayBuffer.isView(value)) return 'a DataView';
+  try {
+    // Throws only for a revoked Proxy.
+    return Array.isArray(value) ? 'an array' : 'an object';
+  } catch {
+    return 'a revoked Proxy';
+  }
 }

@@ -3,11 +3,14 @@
  * @packageDocumentation
  */
 
+// Every table here is frozen: the library reads them at run time (the W^X
+// check, formatPermissions), so a caller changing one would change its rules.
+
 /**
  * Flags for {@link MmapOptions.withFlags}. A flag the platform lacks is a
  * documented no-op, never an error (see the README's table).
  */
-export const MmapFlags = {
+export const MmapFlags = Object.freeze({
   /** Changes are shared with other mappings of the file; without it file mappings are private copy-on-write. */
   SHARED: 1 << 0,
   /** Fault every page in while mapping (Linux `MAP_POPULATE`). */
@@ -32,25 +35,25 @@ export const MmapFlags = {
   WILLNEED: 1 << 10,
   /** Expect no access soon (`MADV_DONTNEED`). */
   DONTNEED: 1 << 11,
-} as const;
+} as const);
 
 /**
  * Flags that make a mapping unsafe in ways the types cannot express, for
  * {@link MmapOptions.withUnsafeFlags}.
  */
-export const UnsafeMmapFlags = {
+export const UnsafeMmapFlags = Object.freeze({
   /** Place the mapping exactly at the address given, replacing whatever was mapped there. */
   MAP_FIXED: 1 << 0,
   /** Allow pages that are writable and executable at once (RWX), for JIT compilers. */
   JIT: 1 << 1,
-} as const;
+} as const);
 
 /** Protection bits of a memory area, as in mmap-rs (bit 2 is unused). */
-export const Protection = {
+export const Protection = Object.freeze({
   READ: 1 << 0,
   WRITE: 1 << 1,
   EXECUTE: 1 << 3,
-} as const;
+} as const);
 
 /** @internal Every bit {@link MmapFlags} defines. */
 export const KNOWN_FLAGS = Object.values(MmapFlags).reduce((all, bit) => all | bit, 0);
@@ -58,10 +61,10 @@ export const KNOWN_FLAGS = Object.values(MmapFlags).reduce((all, bit) => all | b
 export const KNOWN_UNSAFE_FLAGS = Object.values(UnsafeMmapFlags).reduce((all, bit) => all | bit, 0);
 
 /** @internal Page protection of each typestate. */
-export const Access = {
+export const Access = Object.freeze({
   NONE: 0,
   READ: Protection.READ,
   EXEC: Protection.READ | Protection.EXECUTE,
   MUT: Protection.READ | Protection.WRITE,
   EXEC_MUT: Protection.READ | Protection.WRITE | Protection.EXECUTE,
-} as const;
+} as const);

@@ -2,7 +2,7 @@
  * Signatures for calling generated machine code ({@link Mmap.asFunction}).
  * @packageDocumentation
  */
-import { fail } from './errors';
+import { describe, fail, failUnreadable } from './errors';
 
 /**
  * A C argument or result type: 32-bit integer, 64-bit signed or unsigned
@@ -36,21 +36,55 @@ function typeCode(value: unknown, what: string, allowVoid: boolean): number {
   const code = TYPE_CODES.indexOf(value as (typeof TYPE_CODES)[number]);
   if (code < 0 || (!allowVoid && value === 'void')) {
     const expected = TYPE_CODES.filter((name) => allowVoid || name !== 'void').join(', ');
-    fail('ERR_INVALID_ARG_VALUE', `${what} must be one of ${expected}, got ${JSON.stringify(value)}`);
+    fail('ERR_INVALID_ARG_VALUE', `${what} must be one of ${expected}, got ${describe(value)}`);
   }
   return code;
 }
 
+const SIGNATURE = 'an object { args: NativeType[], returns: NativeType | "void" }';
+
+/**
+ * The signature's fields, each read once: a getter or Proxy could answer
+ * differently on a second read, or throw on any read.
+ */
+function readSignature(signature: unknown): { args: unknown[]; returns: unknown } {
+  if (typeof signature !== 'object' || signature === null) {
+    fail('ERR_INVALID_ARG_TYPE', `signature must be ${SIGNATURE}, got ${describe(signature)}`);
+  }
+  let args: unknown;
+  let returns: unknown;
+  let isArray = false;
+  let count: unknown;
+  try {
+    ({ args, returns } = signature as { args: unknown; returns: unknown });
+    isArray = Array.isArray(args); // throws for a revoked Proxy
+    if (isArray) count = (args as unknown[]).length;
+  } catch (error) {
+    failUnreadable('signature', SIGNATURE, error);
+  }
+  if (!isArray) fail('ERR_INVALID_ARG_TYPE', `signature.args must be an array of NativeType, got ${describe(args)}`);
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) {
+    fail('ERR_INVALID_ARG_VALUE', `signature.args.length must be a count, got ${describe(count)}`);
+  }
+  if (count > MAX_ARGUMENTS) {
+    fail('ERR_INVALID_ARG_VALUE', `at most ${MAX_ARGUMENTS} arguments are supported, got ${count}`);
+  }
+  const types: unknown[] = [];
+  for (let index = 0; index < count; index++) {
+    try {
+      types.push((args as unknown[])[index]);
+    } catch (error) {
+      failUnreadable(`signature.args[${index}]`, 'a NativeType', error);
+    }
+  }
+  return { args: types, returns };
+}
+
 /** @internal The signature as native/call.cc reads it. */
 export function encodeSignature(signature: FunctionSignature): { args: number[]; returns: number } {
-  if (typeof signature !== 'object' || signature === null || !Array.isArray(signature.args)) {
-    fail('ERR_INVALID_ARG_TYPE', 'signature must be an object { args: NativeType[], returns: NativeType | "void" }');
-  }
-  if (signature.args.length > MAX_ARGUMENTS) {
-    fail('ERR_INVALID_ARG_VALUE', `at most ${MAX_ARGUMENTS} arguments are supported, got ${signature.args.length}`);
-  }
+  const { args, returns } = readSignature(signature);
   return {
-    args: signature.args.map((type, index) => typeCode(type, `args[${index}]`, false)),
-    returns: typeCode(signature.returns, 'returns', true),
+    args: args.map((type, index) => typeCode(type, `args[${index}]`, false)),
+    returns: typeCode(returns, 'returns', true),
   };
 }

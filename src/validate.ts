@@ -4,13 +4,10 @@
  * @internal
  * @packageDocumentation
  */
-import { fail, MmapErrorCode } from './errors';
+import { describe, fail, MmapErrorCode } from './errors';
 
-function describe(value: unknown): string {
-  if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'string') return JSON.stringify(value);
-  return String(value);
-}
+// Every message built here and by the callers names values through it.
+export { describe };
 
 /** A byte count: a positive safe integer. */
 export function checkSize(value: unknown, what = 'size'): number {
