@@ -124,9 +124,19 @@ export function copyWithin(at: Target, target: number, start: number, end?: numb
   native.copyWithin(at.mapping, at.generation, at.base + target, at.base + start, stop - start);
 }
 
-// Each mirrors the DataView method of its name. The setters convert the
-// value (which may run valueOf) before the copy: a handle consumed by that
-// code is refused by its generation.
+function checkNumber(value: unknown): number {
+  if (typeof value !== 'number') fail('ERR_INVALID_ARG_TYPE', `value must be a number, got ${describe(value)}`);
+  return value;
+}
+
+function checkBigInt(value: unknown): bigint {
+  if (typeof value !== 'bigint') fail('ERR_INVALID_ARG_TYPE', `value must be a bigint, got ${describe(value)}`);
+  return value;
+}
+
+// Each mirrors the DataView method of its name, except that a value of the
+// wrong type is refused (as Buffer's writers do) rather than converted, so
+// that no user code (valueOf) runs in the middle of a call.
 /** @internal */ export function getInt8(at: Target, offset: number): number { load(at, offset, 1); return scratchView.getInt8(0); }
 /** @internal */ export function getUint8(at: Target, offset: number): number { load(at, offset, 1); return scratchView.getUint8(0); }
 /** @internal */ export function getInt16(at: Target, offset: number, le = false): number { load(at, offset, 2); return scratchView.getInt16(0, le); }
@@ -138,20 +148,28 @@ export function copyWithin(at: Target, target: number, start: number, end?: numb
 /** @internal */ export function getFloat32(at: Target, offset: number, le = false): number { load(at, offset, 4); return scratchView.getFloat32(0, le); }
 /** @internal */ export function getFloat64(at: Target, offset: number, le = false): number { load(at, offset, 8); return scratchView.getFloat64(0, le); }
 
-/** @internal */ export function setInt8(at: Target, offset: number, value: number): void { scratchView.setInt8(0, value); store(at, offset, 1); }
-/** @internal */ export function setUint8(at: Target, offset: number, value: number): void { scratchView.setUint8(0, value); store(at, offset, 1); }
-/** @internal */ export function setInt16(at: Target, offset: number, value: number, le = false): void { scratchView.setInt16(0, value, le); store(at, offset, 2); }
-/** @internal */ export function setUint16(at: Target, offset: number, value: number, le = false): void { scratchView.setUint16(0, value, le); store(at, offset, 2); }
-/** @internal */ export function setInt32(at: Target, offset: number, value: number, le = false): void { scratchView.setInt32(0, value, le); store(at, offset, 4); }
-/** @internal */ export function setUint32(at: Target, offset: number, value: number, le = false): void { scratchView.setUint32(0, value, le); store(at, offset, 4); }
-/** @internal */ export function setBigInt64(at: Target, offset: number, value: bigint, le = false): void { scratchView.setBigInt64(0, value, le); store(at, offset, 8); }
-/** @internal */ export function setBigUint64(at: Target, offset: number, value: bigint, le = false): void { scratchView.setBigUint64(0, value, le); store(at, offset, 8); }
-/** @internal */ export function setFloat32(at: Target, offset: number, value: number, le = false): void { scratchView.setFloat32(0, value, le); store(at, offset, 4); }
-/** @internal */ export function setFloat64(at: Target, offset: number, value: number, le = false): void { scratchView.setFloat64(0, value, le); store(at, offset, 8); }
+/** @internal */ export function setInt8(at: Target, offset: number, value: number): void { scratchView.setInt8(0, checkNumber(value)); store(at, offset, 1); }
+/** @internal */ export function setUint8(at: Target, offset: number, value: number): void { scratchView.setUint8(0, checkNumber(value)); store(at, offset, 1); }
+/** @internal */ export function setInt16(at: Target, offset: number, value: number, le = false): void { scratchView.setInt16(0, checkNumber(value), le); store(at, offset, 2); }
+/** @internal */ export function setUint16(at: Target, offset: number, value: number, le = false): void { scratchView.setUint16(0, checkNumber(value), le); store(at, offset, 2); }
+/** @internal */ export function setInt32(at: Target, offset: number, value: number, le = false): void { scratchView.setInt32(0, checkNumber(value), le); store(at, offset, 4); }
+/** @internal */ export function setUint32(at: Target, offset: number, value: number, le = false): void { scratchView.setUint32(0, checkNumber(value), le); store(at, offset, 4); }
+/** @internal */ export function setBigInt64(at: Target, offset: number, value: bigint, le = false): void { scratchView.setBigInt64(0, checkBigInt(value), le); store(at, offset, 8); }
+/** @internal */ export function setBigUint64(at: Target, offset: number, value: bigint, le = false): void { scratchView.setBigUint64(0, checkBigInt(value), le); store(at, offset, 8); }
+/** @internal */ export function setFloat32(at: Target, offset: number, value: number, le = false): void { scratchView.setFloat32(0, checkNumber(value), le); store(at, offset, 4); }
+/** @internal */ export function setFloat64(at: Target, offset: number, value: number, le = false): void { scratchView.setFloat64(0, checkNumber(value), le); store(at, offset, 8); }
 
 // How spans reach their target (set in MmapSpan's static block): checked,
 // so that a method called on a foreign object throws a coded error.
 let spanTarget: (span: unknown) => Target;
+// Only makeSpan() may construct spans: a span over anything but a handle's
+// target must not exist.
+const spanKey = Symbol('memmap span');
+
+/** @internal A span of the handle whose target is `at`. */
+export function makeSpan<S extends MmapSpan>(Span: new (key: symbol, at: Target, offset: number, length: number) => S, at: Target, offset: number, length: number): S {
+  return new Span(spanKey, at, offset, length);
+}
 
 /**
  * A window `[offset, offset + length)` of an {@link Mmap}, made by
@@ -175,7 +193,8 @@ export class MmapSpan {
   }
 
   /** @internal Spans come from `span()` on a handle. */
-  constructor(handle: Target, offset: number, length: number) {
+  constructor(key: symbol, handle: Target, offset: number, length: number) {
+    if (key !== spanKey) fail('ERR_ILLEGAL_CONSTRUCTOR', "spans are made by a handle's span()");
     checkRange(offset, checkUint(length, 'length'), handle.length);
     this.#at = { mapping: handle.mapping, generation: handle.generation, base: offset, length, bound: "the span's length" };
   }

@@ -31,7 +31,8 @@ export type MmapErrorCode =
   | 'ERR_MMAP_BUSY'
   | 'ERR_MMAP_ASYNC_FAILED'
   | 'ERR_INVALID_ARG_TYPE'
-  | 'ERR_INVALID_ARG_VALUE';
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_ILLEGAL_CONSTRUCTOR';
 
 /**
  * An error from memmap. `code` is one of {@link MmapErrorCode}, or for a

@@ -15,7 +15,7 @@
  */
 import { constants as bufferConstants } from 'node:buffer';
 import * as access from './accessors';
-import { MmapSpan, MmapSpanMut, Target, wholeTarget } from './accessors';
+import { makeSpan, MmapSpan, MmapSpanMut, Target, wholeTarget } from './accessors';
 import { native, NativeMapping } from './binding';
 import { fail } from './errors';
 import { Access, Protection, UnsafeMmapFlags } from './flags';
@@ -486,7 +486,7 @@ abstract class BytesHandle extends MappedHandle {
 
   // The copying accessors (src/accessors.ts): faults throw ERR_MMAP_FAULT, and no external buffer is needed.
   /** A window whose accessors count offsets from `offset`; see {@link MmapSpan}. */
-  span(offset: number, length: number): MmapSpan { return new MmapSpan(live(this), offset, length); }
+  span(offset: number, length: number): MmapSpan { return makeSpan(MmapSpan, live(this), offset, length); }
   /** A copy of `length` bytes at `offset`. */
   read(offset: number, length: number): Uint8Array { return access.read(live(this), offset, length); }
   /** Fills `target` (any TypedArray or DataView) with the bytes at `offset`; returns it. */
@@ -567,7 +567,7 @@ export class MmapMut extends BytesHandle {
 
   // The writing accessors (src/accessors.ts).
   /** A window whose accessors count offsets from `offset`; see {@link MmapSpanMut}. */
-  override span(offset: number, length: number): MmapSpanMut { return new MmapSpanMut(live(this), offset, length); }
+  override span(offset: number, length: number): MmapSpanMut { return makeSpan(MmapSpanMut, live(this), offset, length); }
   /** Copies `source` (any TypedArray or DataView) to `offset`. */
   write(offset: number, source: ArrayBufferView): void { access.write(live(this), offset, source); }
   /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
@@ -629,8 +629,8 @@ export abstract class ReservedHandle extends Handle {
 
 // Nothing is mapped accessibly yet: only the protection to commit with changes.
 function reprotect<H>(handle: ReservedHandle, Target: HandleClass<H>, access: number): H {
-  const state = stateOf(handle);
   live(handle);
+  const state = stateOf(handle);
   checkWritableExec(access, state.unsafeFlags);
   return handOver(handle, Target, { ...state, access });
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import type { FileHandle } from 'node:fs/promises';
 import { ALLOCATION_GRANULARITY, map, MapRequest, native, NativeMapping, PAGE_SIZE } from './binding';
-import { fail, MmapError } from './errors';
+import { fail, failUnreadable, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
   checkWritableExec,
@@ -94,9 +94,16 @@ export class MmapOptions {
    */
   withFile(file: number | FileHandle, offset = 0): this {
     checkOptions(this);
-    const fd = typeof file === 'object' && file !== null ? file.fd : file;
+    let fd: unknown = file;
+    if (typeof file === 'object' && file !== null) {
+      try {
+        fd = file.fd;
+      } catch (cause) {
+        failUnreadable('file.fd', 'a file descriptor', cause);
+      }
+    }
     if (typeof fd !== 'number' || !Number.isInteger(fd)) {
-      fail('ERR_INVALID_ARG_TYPE', `file must be a file descriptor or a FileHandle, got ${String(file)}`);
+      fail('ERR_INVALID_ARG_TYPE', `file must be a file descriptor or a FileHandle, got ${describe(file)}`);
     }
     if (fd < 0) {
       // A closed FileHandle reports -1; it must not fall back to anonymous memory.
@@ -157,7 +164,7 @@ export class MmapOptions {
     checkOptions(this);
     const sizes = native.pageSizes();
     if (!sizes.includes(bytes)) {
-      fail('ERR_MMAP_INVALID_SIZE', `page size must be one of ${sizes.join(', ')}, got ${String(bytes)}`);
+      fail('ERR_MMAP_INVALID_SIZE', `page size must be one of ${sizes.join(', ')}, got ${describe(bytes)}`);
     }
     this.#pageSize = bytes;
     return this;
@@ -171,7 +178,7 @@ export class MmapOptions {
     checkOptions(this);
     const pageSize = PAGE_SIZE;
     if (!Number.isSafeInteger(bytes) || bytes < pageSize || (bytes & (bytes - 1)) !== 0) {
-      fail('ERR_MMAP_INVALID_ALIGNMENT', `alignment must be a power of two of at least ${pageSize}, got ${String(bytes)}`);
+      fail('ERR_MMAP_INVALID_ALIGNMENT', `alignment must be a power of two of at least ${pageSize}, got ${describe(bytes)}`);
     }
     this.#alignment = bytes;
     return this;

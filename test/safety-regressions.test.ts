@@ -131,18 +131,28 @@ describe('user code that runs while an argument is read', () => {
     expect(() => fn()).toThrow(code('ERR_MMAP_CLOSED'));
   });
 
-  it('a valueOf that consumes the handle mid-call cannot write through the consumed handle', () => {
+  it('a value whose valueOf would consume the handle mid-call is refused before any code of it runs', () => {
     const handle = new MmapOptions(P).mapMut();
-    let successor: ReturnType<typeof handle.makeMut> | undefined;
+    let ran = false;
     const value = {
       valueOf() {
-        successor = handle.makeReadOnly().makeMut();
+        ran = true;
+        handle.makeReadOnly().makeMut();
         return 0xab;
       },
     };
-    expect(() => handle.setUint8(0, value as unknown as number)).toThrow(code('ERR_MMAP_CLOSED'));
-    expect(successor!.bytes[0]).toBe(0);
-    successor!.unmap();
+    expect(() => handle.setUint8(0, value as unknown as number)).toThrow(code('ERR_INVALID_ARG_TYPE'));
+    expect([ran, handle.closed, handle.bytes[0]]).toEqual([false, false, 0]);
+    handle.unmap();
+  });
+
+  it('a span made before its handle was consumed reaches nothing, whatever handle now holds the pages', () => {
+    const handle = new MmapOptions(P).mapMut();
+    const span = handle.span(0, 16);
+    const successor = handle.makeReadOnly().makeMut();
+    expect(() => span.setUint8(0, 1)).toThrow(code('ERR_MMAP_CLOSED'));
+    expect(successor.bytes[0]).toBe(0);
+    successor.unmap();
   });
 
   it('a view whose own byteLength lies cannot widen a span', () => {
