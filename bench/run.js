@@ -123,7 +123,8 @@ function summarize(benchCase, contenders) {
   const mine = contenders.find((contender) => contender.role === 'memmap');
   const rows = contenders.map((contender) => {
     const values = contender.samples.filter((value) => value !== undefined);
-    const extra = contender.results.filter(Boolean).at(-1);
+    const runs = contender.results.filter(Boolean);
+    const extra = runs.at(-1);
     return {
       name: contender.name,
       label: contender.label,
@@ -137,12 +138,18 @@ function summarize(benchCase, contenders) {
       note: extra?.note,
       heapUsed: extra?.heapUsed,
       rss: extra?.rss,
+      peakRssGrowth: median(runs.map((result) => result.peakRssGrowth).filter((value) => value !== undefined)),
     };
   });
   const byName = (name) => rows.find((row) => row.name === name);
+  const mineRow = rows.find((row) => row.role === 'memmap');
   const peers = rows.filter((row) => row.role === 'peer' && row.ok);
   const bestPeer = peers.reduce((best, row) => (best === undefined || row.median < best.median ? row : best), undefined);
   const targets = benchCase.targets.map((target) => {
+    if (target.of !== undefined) {
+      const value = mineRow.ok ? mineRow[target.of] : undefined;
+      return { text: target.text, of: target.of, max: target.max, value, met: value === undefined ? undefined : value <= target.max };
+    }
     const ratio = byName(target.vs)?.ratio;
     return { text: target.text, vs: target.vs, max: target.max, ratio, met: ratio === undefined ? undefined : ratio <= target.max };
   });
@@ -231,13 +238,14 @@ async function main() {
   const resultsDir = path.join(__dirname, 'results');
   fs.mkdirSync(resultsDir, { recursive: true });
   fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const { writeReport } = require('./lib/report');
+  const { writeReport, verdict } = require('./lib/report');
   const written = await writeReport(report, path.join(setup.ROOT, 'docs'));
   console.log(`Wrote bench/results/latest.json, ${written.join(', ')}`);
   for (const result of results) {
     const c = result.ratioToC === undefined ? '—' : `${result.ratioToC.toFixed(2)}x C`;
     const peer = result.ratioToBestPeer === undefined ? '—' : `${result.ratioToBestPeer.toFixed(2)}x ${result.bestPeer}`;
     console.log(`${result.id.padEnd(16)} memmap = ${c.padEnd(10)} ${peer}`);
+    for (const target of result.targets) console.log(`${' '.repeat(16)} ${verdict(target)}`);
   }
 }
 

@@ -1,12 +1,14 @@
 'use strict';
 /**
  * Runs one contender on one case in a fresh Node process and prints one JSON
- * line: {ok, seconds | rss…, checksum} or {ok: false, reason}.
+ * line: {ok, seconds | rss…, checksum} or {ok: false, reason}. A case may
+ * return a promise, to let the event loop turn.
  *
  *   node contenders/node.js '<json of {case, contender, variant, path, size, count, round}>'
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const { setImmediate: nextTurn } = require('node:timers/promises');
 const work = require('../lib/work');
 
 const { Unsupported, secondsSince } = work;
@@ -334,7 +336,85 @@ const cases = {
       return timeSlots(slots, read);
     },
   },
+
+  // The same loop twice: each mapping dropped for the garbage collector's
+  // finalizers to unmap, or unmapped on the spot.
+  gcRelease: {
+    memmap: ({ count }) => timeMappings(count, () => {}),
+    unmap: ({ count }) => timeMappings(count, (page) => page.unmap()),
+  },
 };
+
+const YIELD_EVERY = 1000;
+
+/**
+ * Maps `count` pages of 4 KiB one after the other, writes a byte into each and
+ * hands it to `release`, yielding to the event loop every 1,000 pages; timed
+ * until every page is unmapped again (see `drain`). Also reports the peak
+ * growth of the resident set over that time, sampled at every yield.
+ */
+async function timeMappings(count, release) {
+  const { MmapOptions } = memmap();
+  let peakRss = 0;
+  const sampleRss = () => {
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  };
+  const mapPages = async (n) => {
+    for (let i = 1; i <= n; i++) {
+      const page = new MmapOptions(PAGE).mapMut();
+      page.bytes[0] = 1;
+      release(page);
+      if (i % YIELD_EVERY === 0) {
+        sampleRss();
+        await nextTurn();
+      }
+    }
+  };
+  // Warm the loop up, then start from a collected heap with nothing left to unmap.
+  await mapPages(count / 10);
+  await drain();
+  const rssBefore = process.memoryUsage.rss();
+  peakRss = rssBefore;
+  const start = process.hrtime.bigint();
+  await mapPages(count);
+  const collections = await drain(sampleRss);
+  const seconds = secondsSince(start);
+  return {
+    seconds,
+    checksum: count,
+    peakRssGrowth: peakRss - rssBefore,
+    note: `timed until unmapped: ${collections} gc() at the end`,
+  };
+}
+
+const DRAIN_TURNS = 2;
+const MAX_COLLECTIONS = 100;
+
+/**
+ * Forces full collections, each followed by two turns of the event loop (Node
+ * runs the finalizers that unmap collected mappings from there), until one
+ * frees no address space: the process's mapped size shrinks by a page for
+ * every 4 KiB mapping unmapped, and V8 handing back pages of its own can only
+ * make this go on longer. Collects at least once, so that both ways of
+ * releasing pay the same final step. Returns the number of collections.
+ */
+async function drain(eachTurn = () => {}) {
+  for (let collections = 1; collections <= MAX_COLLECTIONS; collections++) {
+    const before = mappedPages();
+    gc();
+    for (let turn = 0; turn < DRAIN_TURNS; turn++) {
+      eachTurn();
+      await nextTurn();
+    }
+    if (mappedPages() >= before) return collections;
+  }
+  throw new Error(`address space still shrinking after ${MAX_COLLECTIONS} collections`);
+}
+
+/** The process's mapped size in pages (VmSize), from /proc/self/statm. */
+function mappedPages() {
+  return Number(fs.readFileSync('/proc/self/statm', 'utf8').split(' ', 1)[0]);
+}
 
 function timeSlots(slots, read) {
   const once = (n) => {
@@ -405,13 +485,13 @@ function memoryResult(before, checksum) {
   };
 }
 
-function main() {
+async function main() {
   const params = JSON.parse(process.argv[2]);
   const run = cases[params.case]?.[params.contender];
   let result;
   try {
     if (run === undefined) throw new Unsupported(`no ${params.contender} contender for ${params.case}`);
-    result = { ok: true, ...run(params) };
+    result = { ok: true, ...(await run(params)) };
   } catch (error) {
     result = { ok: false, reason: error instanceof Unsupported ? error.message : `${error.code ?? error.name}: ${error.message}` };
   }

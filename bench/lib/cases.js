@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The cases of issue 7, their sizes, their contenders and their targets.
+ * The cases of issues 7 and 11, their sizes, their contenders and their targets.
  *
  * A contender has a role: `memmap`, `c` (the C baseline every ratio is first
  * taken against), `peer` (another way to do the same from JavaScript; the best
@@ -9,6 +9,9 @@
  * contender that cannot do a case at all says why in `unsupported`; one that
  * fails at run time reports its own reason. `kind` names the workload in the
  * contender programs when several rows share one (default: `id`).
+ *
+ * A target bounds memmap / `vs` by `max`, or, with `of` instead of `vs`, the
+ * median of a figure memmap's own runs report (such as `peakRssGrowth`, in bytes).
  */
 
 const KiB = 1024;
@@ -179,6 +182,27 @@ function makeCases(quick) {
       ],
       targets: [{ vs: 'unguarded', max: 1.1, text: 'within 10% of the unguarded copy' }],
     })),
+    // Issue 11: a mapping the program forgets to unmap() must cost little more
+    // than one it unmaps. Both rows yield to the event loop every 1,000
+    // mappings, as a busy server would, so finalizers get their turns.
+    {
+      id: 'gc-release',
+      kind: 'gcRelease',
+      number: '10',
+      title:
+        `GC-only release: ${quick ? '50k' : '200k'} mappings of 4 KiB (map, write a byte) dropped without unmap(), yielding every 1,000, ` +
+        'against unmap(); timed until every one is unmapped, with gc() forced at the end',
+      metric: 'perOp',
+      work: { count: quick ? 50_000 : 200_000 },
+      contenders: [
+        { ...memmap, label: 'memmap, dropped to the GC' },
+        { name: 'unmap', label: 'memmap, unmap()', role: 'reference', runner: 'node' },
+      ],
+      targets: [
+        { vs: 'unmap', max: 1.5, text: 'within 1.5x of unmap()' },
+        { of: 'peakRssGrowth', max: 48 * MiB, text: 'peak RSS growth within 48 MiB' },
+      ],
+    },
   ];
 }
 

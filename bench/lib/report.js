@@ -23,7 +23,8 @@ const escapeCell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, '
 
 function verdict(target) {
   if (target.met === undefined) return `${target.text}: not measured`;
-  return `${target.met ? '✅' : '❌'} ${target.text} (${formatRatio(target.ratio)})`;
+  const measured = target.of === undefined ? formatRatio(target.ratio) : formatValue('rss', target.value);
+  return `${target.met ? '✅' : '❌'} ${target.text} (${measured})`;
 }
 
 function markdown(report) {
@@ -75,7 +76,11 @@ function markdown(report) {
   for (const result of report.cases) {
     lines.push(`### ${result.number}. ${result.title}`, '', '| contender | median | spread | memmap / this | note |', '| --- | --- | --- | --- | --- |');
     for (const row of result.contenders) {
-      const note = [row.note, row.heapUsed !== undefined ? `V8 heap ${formatValue('rss', row.heapUsed)}` : undefined]
+      const note = [
+        row.note,
+        row.heapUsed !== undefined ? `V8 heap ${formatValue('rss', row.heapUsed)}` : undefined,
+        row.peakRssGrowth !== undefined ? `peak RSS growth ${formatValue('rss', row.peakRssGrowth)}` : undefined,
+      ]
         .filter(Boolean)
         .join('; ');
       if (row.ok) {
@@ -175,4 +180,4 @@ async function writeReport(report, docsDir) {
   return [path.relative(process.cwd(), markdownFile), path.relative(process.cwd(), svgFile)];
 }
 
-module.exports = { writeReport };
+module.exports = { writeReport, verdict };
