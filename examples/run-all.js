@@ -2,16 +2,30 @@
 'use strict';
 
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
 
-// The counter runs twice: the second run continues the first one's count.
-const EXAMPLES = ['counter.js', 'counter.js', 'sparse.js', 'jit.js', 'areas.js'];
+// The counter keeps its count in this file (examples/counter.js). The demo
+// starts it from zero, whatever an earlier demo left there.
+const COUNTER_FILE = path.join(os.tmpdir(), 'memmap-counter.bin');
+
+const EXAMPLES = [
+  { file: 'counter.js', note: 'a new count: run number 1' },
+  { file: 'counter.js', note: 'again: the count went on in the file' },
+  { file: 'shared-counter.js', note: 'two processes at once, one shared mapping' },
+  { file: 'sparse.js' },
+  { file: 'jit.js' },
+  { file: 'areas.js' },
+];
+
+fs.rmSync(COUNTER_FILE, { force: true });
 
 const failed = [];
-for (const example of EXAMPLES) {
-  console.log(`\n$ node examples/${example}`);
-  const { status, signal, error } = spawnSync(process.execPath, [path.join(__dirname, example)], { stdio: 'inherit' });
-  if (status !== 0) failed.push(`${example} (${error?.message ?? (signal ? `signal ${signal}` : `exit code ${status}`)})`);
+for (const { file, note } of EXAMPLES) {
+  console.log(`\n$ node examples/${file}${note ? `    # ${note}` : ''}`);
+  const { status, signal, error } = spawnSync(process.execPath, [path.join(__dirname, file)], { stdio: 'inherit' });
+  if (status !== 0) failed.push(`${file} (${error?.message ?? (signal ? `signal ${signal}` : `exit code ${status}`)})`);
 }
 
 if (failed.length > 0) {
