@@ -167,8 +167,8 @@ let spanTarget: (span: unknown) => Target;
 const spanKey = Symbol('memmap span');
 
 /** @internal A span of the handle whose target is `at`. */
-export function makeSpan<S extends MmapSpan>(Span: new (key: symbol, at: Target, offset: number, length: number) => S, at: Target, offset: number, length: number): S {
-  return new Span(spanKey, at, offset, length);
+export function makeSpan<S extends MmapSpan>(Span: { readonly prototype: S }, at: Target, offset: number, length: number): S {
+  return new (Span as unknown as new (key: symbol, at: Target, offset: number, length: number) => S)(spanKey, at, offset, length);
 }
 
 /**
@@ -192,11 +192,12 @@ export class MmapSpan {
     };
   }
 
-  /** @internal Spans come from `span()` on a handle. */
-  constructor(key: symbol, handle: Target, offset: number, length: number) {
+  /** Spans come from `span()` on a handle: this constructor is not for calling. */
+  protected constructor(key: symbol, handle: object, offset: number, length: number) {
     if (key !== spanKey) fail('ERR_ILLEGAL_CONSTRUCTOR', "spans are made by a handle's span()");
-    checkRange(offset, checkUint(length, 'length'), handle.length);
-    this.#at = { mapping: handle.mapping, generation: handle.generation, base: offset, length, bound: "the span's length" };
+    const { mapping, generation, length: size } = handle as Target;
+    checkRange(offset, checkUint(length, 'length'), size);
+    this.#at = { mapping, generation, base: offset, length, bound: "the span's length" };
   }
 
   /** Where the span starts in its handle. */

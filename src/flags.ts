@@ -1,10 +1,28 @@
 /**
- * Mapping flags, with mmap-rs's bit values.
+ * Mapping flags, as distinct types: an {@link UnsafeMmapFlags} value does
+ * not compile where {@link MmapFlags} go, and the other way round.
  * @packageDocumentation
  */
 
 // Every table here is frozen: the library reads them at run time (the W^X
 // check, formatPermissions), so a caller changing one would change its rules.
+
+declare const mmapFlagsKind: unique symbol;
+declare const unsafeMmapFlagsKind: unique symbol;
+
+/**
+ * One of the {@link MmapFlags} bits (mmap-rs's bit values). Give several to
+ * `withFlags()` as separate arguments: `withFlags(MmapFlags.SHARED,
+ * MmapFlags.POPULATE)`. (`|` would make a plain number, which is refused at
+ * compile time so that flags of the other kind cannot slip in.)
+ */
+export type MmapFlags = number & { readonly [mmapFlagsKind]: true };
+
+/** One of the {@link UnsafeMmapFlags} bits, for `withUnsafeFlags()`. */
+export type UnsafeMmapFlags = number & { readonly [unsafeMmapFlagsKind]: true };
+
+const mmapFlag = (bit: number) => bit as MmapFlags;
+const unsafeMmapFlag = (bit: number) => bit as UnsafeMmapFlags;
 
 /**
  * Flags for {@link MmapOptions.withFlags}. A flag the platform lacks is a
@@ -12,40 +30,42 @@
  */
 export const MmapFlags = Object.freeze({
   /** Changes are shared with other mappings of the file; without it file mappings are private copy-on-write. */
-  SHARED: 1 << 0,
+  SHARED: mmapFlag(1 << 0),
   /** Fault every page in while mapping (Linux `MAP_POPULATE`). */
-  POPULATE: 1 << 1,
+  POPULATE: mmapFlag(1 << 1),
   /** Take no swap reservation (`MAP_NORESERVE`). */
-  NO_RESERVE: 1 << 2,
+  NO_RESERVE: mmapFlag(1 << 2),
   /** Use huge pages, of {@link MmapOptions.withPageSize}'s size or the system default. */
-  HUGE_PAGES: 1 << 3,
+  HUGE_PAGES: mmapFlag(1 << 3),
   /** Memory for a stack (`MAP_STACK`). */
-  STACK: 1 << 4,
+  STACK: mmapFlag(1 << 4),
   /** Leave the pages out of core dumps (`MADV_DONTDUMP`). */
-  NO_CORE_DUMP: 1 << 5,
+  NO_CORE_DUMP: mmapFlag(1 << 5),
   /** Lock the pages in memory (`MAP_LOCKED`, or `mlock` after mapping). */
-  LOCKED: 1 << 6,
+  LOCKED: mmapFlag(1 << 6),
   /** Ask for transparent huge pages (`MADV_HUGEPAGE`). */
-  TRANSPARENT_HUGE_PAGES: 1 << 7,
+  TRANSPARENT_HUGE_PAGES: mmapFlag(1 << 7),
   /** Expect sequential access (`MADV_SEQUENTIAL`). */
-  SEQUENTIAL: 1 << 8,
+  SEQUENTIAL: mmapFlag(1 << 8),
   /** Expect random access (`MADV_RANDOM`). */
-  RANDOM_ACCESS: 1 << 9,
+  RANDOM_ACCESS: mmapFlag(1 << 9),
   /** Expect access soon (`MADV_WILLNEED`). */
-  WILLNEED: 1 << 10,
+  WILLNEED: mmapFlag(1 << 10),
   /** Expect no access soon (`MADV_DONTNEED`). */
-  DONTNEED: 1 << 11,
+  DONTNEED: mmapFlag(1 << 11),
 } as const);
 
 /**
  * Flags that make a mapping unsafe in ways the types cannot express, for
- * {@link MmapOptions.withUnsafeFlags}.
+ * {@link MmapOptions.withUnsafeFlags}. Their bits differ from every
+ * {@link MmapFlags} bit, so that JavaScript callers mixing them up get an
+ * error too.
  */
 export const UnsafeMmapFlags = Object.freeze({
   /** Place the mapping exactly at the address given, replacing whatever was mapped there. */
-  MAP_FIXED: 1 << 0,
+  MAP_FIXED: unsafeMmapFlag(1 << 16),
   /** Allow pages that are writable and executable at once (RWX), for JIT compilers. */
-  JIT: 1 << 1,
+  JIT: unsafeMmapFlag(1 << 17),
 } as const);
 
 /** Protection bits of a memory area, as in mmap-rs (bit 2 is unused). */
@@ -56,9 +76,9 @@ export const Protection = Object.freeze({
 } as const);
 
 /** @internal Every bit {@link MmapFlags} defines. */
-export const KNOWN_FLAGS = Object.values(MmapFlags).reduce((all, bit) => all | bit, 0);
+export const KNOWN_FLAGS = Object.values(MmapFlags).reduce((all: number, bit) => all | bit, 0);
 /** @internal Every bit {@link UnsafeMmapFlags} defines. */
-export const KNOWN_UNSAFE_FLAGS = Object.values(UnsafeMmapFlags).reduce((all, bit) => all | bit, 0);
+export const KNOWN_UNSAFE_FLAGS = Object.values(UnsafeMmapFlags).reduce((all: number, bit) => all | bit, 0);
 
 /** @internal Page protection of each typestate. */
 export const Access = Object.freeze({

@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * The typestate handles: what a mapping may be used for is its type.
  *
@@ -32,17 +33,47 @@ export interface HandleState {
 }
 
 /**
- * A Uint8Array that the type system does not let you write through, as
- * mmap-rs's `Deref<Target = [u8]>` on `Mmap`.
+ * A `Uint8Array` over an `ArrayBuffer`: `Uint8Array<ArrayBuffer>` in
+ * TypeScript 5.7 and later, where typed arrays are generic, and plain
+ * `Uint8Array` before. Views of a mapping are this.
  */
-export type ReadonlyBytes = Omit<
-  Uint8Array,
-  number | 'set' | 'fill' | 'copyWithin' | 'reverse' | 'sort' | 'subarray'
-> & {
+export type Bytes = ReturnType<typeof Uint8Array.of>;
+
+/**
+ * The bytes of a read-only mapping, as mmap-rs's `Deref<Target = [u8]>` on
+ * `Mmap`: accepted wherever a `Uint8Array` or `ArrayBufferView` is only read
+ * (`crypto`, `zlib`, `fs.writeSync`, `Buffer.compare`, `Blob`,
+ * `TextDecoder`, `WebAssembly.Module`, ...), while every write through it
+ * (`bytes[0] = 1`, `set`, `fill`, `copyWithin`, `reverse`, `sort`, and
+ * writes through a `subarray()`) does not compile. The pages are read-only:
+ * a write would kill the process. `buffer` is the one way around the types
+ * (as for any typed array); {@link Mmap.buffer} is typed so that it is not.
+ */
+export interface ReadonlyBytes extends Bytes {
   readonly [index: number]: number;
+  /** Writing: does not compile. */
+  set(array: never, offset?: never): void;
+  /** Writing: does not compile. */
+  fill(value: never, start?: never, end?: never): this;
+  /** Writing: does not compile. */
+  copyWithin(target: never, start: never, end?: never): this;
+  /** Writing in place: does not compile (`toReversed()` makes a copy). */
+  reverse(this: never): this;
+  /** Writing in place: does not compile (`toSorted()` makes a copy). */
+  sort(this: never, compareFn?: never): this;
   /** A read-only window of the same bytes. */
   subarray(begin?: number, end?: number): ReadonlyBytes;
-};
+}
+
+/**
+ * The `ArrayBuffer` of a read-only mapping, typed so that nothing can view
+ * it writably: no typed array or `DataView` constructor accepts it. Read
+ * through {@link Mmap.bytes}; `slice()` makes a copy, which is yours to write.
+ */
+export interface ReadonlyArrayBuffer {
+  readonly byteLength: number;
+  slice(begin?: number, end?: number): ArrayBuffer;
+}
 
 /** Advice for {@link MappedHandle.advise}; `madvise(2)` names in camelCase. */
 export type Advice =
@@ -76,7 +107,13 @@ export interface RawMapping {
   readonly size: number;
 }
 
-type HandleClass<H> = new (mapping: NativeMapping, state: HandleState) => H;
+/** @internal A handle class. Their constructors are protected: handles are made by construct(). */
+export type HandleClass<H> = { readonly prototype: H; readonly name: string };
+
+/** @internal A new handle of `Class` over `mapping`. */
+export function construct<H>(Class: HandleClass<H>, mapping: NativeMapping, state: HandleState): H {
+  return new (Class as unknown as new (mapping: NativeMapping, state: HandleState) => H)(mapping, state);
+}
 
 const isRwx = (access: number) => (access & Protection.WRITE) !== 0 && (access & Protection.EXECUTE) !== 0;
 
@@ -125,7 +162,7 @@ let forgetBytes: (handle: Handle) => void;
 /** After a split or merge the handle goes on over a resized region, in a new generation. */
 let renew: (handle: Handle) => void;
 let classOf: (handle: Handle) => HandleClass<Handle>;
-let wholeBytes: (handle: Handle) => Uint8Array;
+let wholeBytes: (handle: Handle) => Bytes;
 
 function checkHandle(value: unknown, what: string): asserts value is Handle {
   if (!Handle.isHandle(value)) fail('ERR_INVALID_ARG_TYPE', `${what} must be a memmap handle, got ${describe(value)}`);
@@ -134,7 +171,7 @@ function checkHandle(value: unknown, what: string): asserts value is Handle {
 /** What every handle has: its place, its size, and its end. */
 export abstract class Handle implements Disposable {
   #at: Target | null;
-  #bytes: Uint8Array | undefined;
+  #bytes: Bytes | undefined;
   readonly #class: HandleClass<Handle>;
   /** @internal */
   protected declare readonly state: HandleState;
@@ -177,9 +214,9 @@ export abstract class Handle implements Disposable {
     return typeof value === 'object' && value !== null && #at in value;
   }
 
-  /** @internal Handles come from {@link MmapOptions}; do not construct them. */
-  constructor(mapping: NativeMapping, state: HandleState) {
-    this.#at = wholeTarget(mapping);
+  /** Handles come from {@link MmapOptions}: this constructor is not for calling. */
+  protected constructor(mapping: object, state: object) {
+    this.#at = wholeTarget(mapping as NativeMapping);
     this.#class = new.target as unknown as HandleClass<Handle>;
     // Frozen and read-only at run time too: the protection in it guards
     // asFunction() and the page size guards splits.
@@ -321,14 +358,14 @@ function split<H extends Handle>(handle: H, at: number, keepLow: boolean): H {
     forgetBytes(handle); // detached natively, whatever the outcome
   }
   renew(handle);
-  return new (classOf(handle) as unknown as HandleClass<H>)(piece, state);
+  return construct(classOf(handle) as HandleClass<H>, piece, state);
 }
 
 /** Ends `handle` and gives its mapping to a new one of `Target`. */
 function handOver<H>(handle: Handle, Target: HandleClass<H>, state: HandleState): H {
   const at = live(handle);
   retire(handle);
-  return new Target(at.mapping, state);
+  return construct(Target, at.mapping, state);
 }
 
 /** Validates a range and widens its start to a page boundary, as the OS calls need. */
@@ -446,7 +483,7 @@ export abstract class MappedHandle extends Handle {
 }
 
 /** A zero-copy window of `handle`; `length` defaults to the rest of the mapping. */
-function window(handle: Handle, offset: number, length: number | undefined): Uint8Array {
+function window(handle: Handle, offset: number, length: number | undefined): Bytes {
   const at = live(handle);
   const actual = checkRange(offset, length, at.length);
   if (actual > MAX_VIEW_LENGTH) {
@@ -527,9 +564,9 @@ export class Mmap extends BytesHandle {
     return wholeBytes(this);
   }
 
-  /** The ArrayBuffer behind {@link Mmap.bytes}. */
-  get buffer(): ArrayBuffer {
-    return wholeBytes(this).buffer as ArrayBuffer;
+  /** The ArrayBuffer behind {@link Mmap.bytes}, typed read-only (see {@link ReadonlyArrayBuffer}). */
+  get buffer(): ReadonlyArrayBuffer {
+    return wholeBytes(this).buffer;
   }
 
   /**
@@ -548,7 +585,7 @@ export class MmapMut extends BytesHandle {
    * `ERR_MMAP_VIEW_TOO_LARGE` above the runtime's ArrayBuffer limit (2^32
    * bytes on Node 20): use `view()`.
    */
-  get bytes(): Uint8Array {
+  get bytes(): Bytes {
     return wholeBytes(this);
   }
 
@@ -561,7 +598,7 @@ export class MmapMut extends BytesHandle {
    * A zero-copy window `[offset, offset + length)`, reaching any byte of any
    * size of mapping; `length` defaults to the rest of the mapping.
    */
-  view(offset: number, length?: number): Uint8Array {
+  view(offset: number, length?: number): Bytes {
     return window(this, offset, length);
   }
 

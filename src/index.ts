@@ -23,6 +23,7 @@ export {
   ReservedMut,
   ReservedNone,
 } from './handles';
-export type { Advice, RawMapping, ReadonlyBytes } from './handles';
+export type { Advice, Bytes, RawMapping, ReadonlyArrayBuffer, ReadonlyBytes } from './handles';
 export { MmapOptions } from './options';
+export type { FileLike } from './options';
 export { MmapSpan, MmapSpanMut } from './accessors';

@@ -4,12 +4,13 @@
  */
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import type { FileHandle } from 'node:fs/promises';
-import { ALLOCATION_GRANULARITY, map, MapRequest, native, NativeMapping, PAGE_SIZE } from './binding';
+import { ALLOCATION_GRANULARITY, map, MapRequest, native, PAGE_SIZE } from './binding';
 import { fail, failUnreadable, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
   checkWritableExec,
+  construct,
+  HandleClass,
   HandleState,
   Mmap,
   MmapMut,
@@ -19,6 +20,15 @@ import {
   ReservedNone,
 } from './handles';
 import { checkAddress, checkFlags, checkSize, checkUint, describe, isMultiple } from './validate';
+
+/**
+ * Anything with a file descriptor in `fd`, such as the `FileHandle` of
+ * `node:fs/promises` (typed structurally, so that the types need no
+ * `@types/node`).
+ */
+export interface FileLike {
+  readonly fd: number;
+}
 
 // A brand check (set in MmapOptions' static block): a method called on a
 // foreign object throws a coded error instead of a private-field TypeError.
@@ -92,7 +102,7 @@ export class MmapOptions {
    * page past its end would kill the process with SIGBUS. The descriptor is
    * only used while mapping; the mapping outlives it.
    */
-  withFile(file: number | FileHandle, offset = 0): this {
+  withFile(file: number | FileLike, offset = 0): this {
     checkOptions(this);
     let fd: unknown = file;
     if (typeof file === 'object' && file !== null) {
@@ -119,17 +129,21 @@ export class MmapOptions {
     return this;
   }
 
-  /** Adds {@link MmapFlags} (ORs them in). */
-  withFlags(flags: number): this {
+  /** Adds {@link MmapFlags}, one per argument: `withFlags(MmapFlags.SHARED, MmapFlags.POPULATE)`. */
+  withFlags(...flags: MmapFlags[]): this {
     checkOptions(this);
-    this.#flags |= checkFlags(flags, KNOWN_FLAGS, 'MmapFlags');
+    let all = 0;
+    for (const flag of flags) all |= checkFlags(flag, KNOWN_FLAGS, 'MmapFlags');
+    this.#flags |= all;
     return this;
   }
 
-  /** Adds {@link UnsafeMmapFlags} (ORs them in). */
-  withUnsafeFlags(flags: number): this {
+  /** Adds {@link UnsafeMmapFlags}, one per argument. */
+  withUnsafeFlags(...flags: UnsafeMmapFlags[]): this {
     checkOptions(this);
-    this.#unsafeFlags |= checkFlags(flags, KNOWN_UNSAFE_FLAGS, 'UnsafeMmapFlags');
+    let all = 0;
+    for (const flag of flags) all |= checkFlags(flag, KNOWN_UNSAFE_FLAGS, 'UnsafeMmapFlags');
+    this.#unsafeFlags |= all;
     return this;
   }
 
@@ -255,16 +269,16 @@ export class MmapOptions {
   mapFromExisting(): MmapMut {
     checkOptions(this);
     const address = this.#address ?? fail('ERR_MMAP_MISSING_ADDRESS', 'mapFromExisting() needs withAddress(address)');
-    return new MmapMut(native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
+    return construct(MmapMut, native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
   }
 
   #state(access: number, pageSize = this.#effectivePageSize()): HandleState {
     return { access, flags: this.#flags, unsafeFlags: this.#unsafeFlags, pageSize };
   }
 
-  #make<H>(Target: new (mapping: NativeMapping, state: HandleState) => H, access: number, reserve: boolean): H {
+  #make<H>(Target: HandleClass<H>, access: number, reserve: boolean): H {
     checkWritableExec(access, this.#unsafeFlags);
-    return new Target(map(this.#request(access, reserve)), this.#state(access));
+    return construct(Target, map(this.#request(access, reserve)), this.#state(access));
   }
 
   #request(access: number, reserve: boolean): MapRequest {
@@ -326,7 +340,7 @@ export class MmapOptions {
     try {
       stats = fs.fstatSync(this.#fd);
     } catch (error) {
-      const cause = error as NodeJS.ErrnoException;
+      const cause = error as { code?: string; errno?: number; syscall?: string; message: string };
       throw new MmapError(cause.code ?? 'EBADF', `cannot map file descriptor ${this.#fd}: ${cause.message}`, cause.errno, cause.syscall);
     }
     // Devices have no meaningful size; only regular files can be overrun.

@@ -177,7 +177,9 @@ const HOSTILE: readonly Arg[] = [
 // ---------------------------------------------------------------------------
 // The public API, and valid arguments for all of it.
 
-type Constructor = abstract new (...args: never[]) => object;
+// Public classes have protected constructors (handles and spans are made by
+// the library); the sweep calls them anyway, through this type.
+type Constructor = Function & { readonly prototype: object };
 
 const HANDLE_CLASSES = [MmapNone, Mmap, MmapMut, ReservedNone, Reserved, ReservedMut] as const;
 const MAKERS = new Map<Function, (options: MmapOptions) => Handle>([
@@ -313,14 +315,14 @@ class Arena {
   }
 
   /** The valid receiver of `owner`'s methods. */
-  receiver<C extends Constructor>(owner: C): InstanceType<C> {
+  receiver<C extends Constructor>(owner: C): C['prototype'] {
     return this.once(`receiver ${owner.name}`, (): object => {
       const cls: Constructor = owner;
       if (cls === MmapOptions) return new MmapOptions(SIZE);
       if (cls === MmapSpan) return this.receiver(Mmap).span(8, 64);
       if (cls === MmapSpanMut) return this.receiver(MmapMut).span(8, 64);
       return this.track(makerOf(cls)(new MmapOptions(SIZE)));
-    }) as InstanceType<C>;
+    }) as C['prototype'];
   }
 
   /** A handle of `owner`'s class made with UnsafeMmapFlags.JIT, which RWX pages need. */

@@ -18,7 +18,7 @@ function vmFlags(address: bigint): string[] {
 const kernelOnly = isLinux ? notUnderQemu : onlyLinux;
 
 describe.skipIf(!kernelSeesUs)(`flags in the kernel's accounting (${kernelOnly})`, () => {
-  const cases: [string, number, string][] = [
+  const cases: [string, MmapFlags, string][] = [
     ['NO_RESERVE', MmapFlags.NO_RESERVE, 'nr'],
     ['NO_CORE_DUMP', MmapFlags.NO_CORE_DUMP, 'dd'],
     ['LOCKED', MmapFlags.LOCKED, 'lo'],
@@ -61,7 +61,7 @@ describe.skipIf(!kernelSeesUs)(`flags in the kernel's accounting (${kernelOnly})
     // Locked pages cannot be dropped: MADV_DONTNEED fails with EINVAL. A
     // leaked mapping would stay locked, so count locked memory.
     const locked = kibWithVmFlag('lo');
-    expect(() => new MmapOptions(MiB).withFlags(MmapFlags.LOCKED | MmapFlags.DONTNEED).mapMut()).toThrow(
+    expect(() => new MmapOptions(MiB).withFlags(MmapFlags.LOCKED, MmapFlags.DONTNEED).mapMut()).toThrow(
       expect.objectContaining({ code: 'EINVAL', syscall: 'madvise' }),
     );
     expect(kibWithVmFlag('lo')).toBe(locked);

@@ -14,6 +14,14 @@ describe('the package', () => {
     expect(run(['--input-type=module', '-e', module])).toBe('number MmapError');
   });
 
+  it('offers every export of require() as a named ESM export, and no __esModule', () => {
+    const module = `import * as esm from 'memmap'; import { createRequire } from 'node:module';
+      const cjs = createRequire(process.cwd() + '/')('memmap');
+      const named = Object.keys(esm).sort(), required = Object.keys(cjs).filter((key) => key !== '__esModule').sort();
+      console.log(JSON.stringify({ same: JSON.stringify(named) === JSON.stringify(required), esModule: '__esModule' in esm, shared: esm.MmapOptions === cjs.MmapOptions }));`;
+    expect(JSON.parse(run(['--input-type=module', '-e', module]))).toEqual({ same: true, esModule: false, shared: true });
+  });
+
   it('loads in several worker threads at once', () => {
     const script = `
       const { Worker } = require('node:worker_threads');
