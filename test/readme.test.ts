@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmapOptions } from '../src';
+import { emulator } from './helpers';
 
 const root = path.join(__dirname, '..');
 const P = MmapOptions.pageSize();
@@ -114,6 +115,19 @@ describe('README.md', () => {
     expect(new Set(names).size).toBe(names.length);
     for (const name of Object.keys(SETUP)) expect(names, `SETUP names "${name}", which the README no longer has`).toContain(name);
   });
+
+  it('links to headings and files that exist', () => {
+    const markdown = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const prose = markdown.replace(/^```[\s\S]*?^```$/gm, '');
+    // GitHub's anchors: lower case, punctuation dropped, spaces to hyphens.
+    const anchors = new Set([...prose.matchAll(/^#{1,6} (.*)$/gm)].map((match) => match[1].toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    const links = [...prose.matchAll(/\]\(([^)\s]+)\)/g)].map((match) => match[1]).filter((link) => !/^[a-z]+:/.test(link));
+    expect(links.length).toBeGreaterThan(5);
+    for (const link of links) {
+      if (link.startsWith('#')) expect(anchors, `README link ${link}`).toContain(link.slice(1));
+      else expect(fs.existsSync(path.join(root, link.split('#')[0])), `README link ${link}`).toBe(true);
+    }
+  });
 });
 
 describe('every README code block runs', () => {
@@ -171,7 +185,10 @@ ${compiled}
   }
 });
 
-describe('the README TypeScript blocks type-check', () => {
+// The types are the same on every platform; under an emulator, checking them takes minutes.
+const typeCheckSkip = emulator ? ` (skipped: the same on every platform, and slow under ${emulator})` : '';
+
+describe.skipIf(typeCheckSkip !== '')(`the README TypeScript blocks type-check${typeCheckSkip}`, () => {
   const tsSnippets = snippets.filter((snippet) => snippet.language === 'ts');
   // Each block is a module of its own, importing 'memmap' as src/index.ts.
   const fileOf = (snippet: Snippet, variant = '') =>
