@@ -105,10 +105,12 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   os::Mapping mapping;
   os::Error error = os::map(request, &mapping);
   if (error) {
-    std::string detail = std::string(request.reserve ? "reserving " : "mapping ") +
-                         std::to_string(request.size) + " bytes";
-    if (request.file >= 0) detail += " of a file at offset " + std::to_string(request.offset);
+    std::string detail = DescribeSize(request.size);
+    if (fd >= 0) {
+      detail += " of file descriptor " + std::to_string(fd) + " at offset " + std::to_string(request.offset);
+    }
     if (request.address) detail += " at " + Hex(request.address);
+    if (request.reserve) detail += " (reserve)";
     return ThrowOsError(env, error, detail);
   }
   if (mapping.address == nullptr) {

@@ -37,8 +37,18 @@ Napi::Value MakeOsError(Napi::Env env, const os::Error& error, const std::string
                      std::string(error.syscall) + " is not supported on this platform");
   }
   os::ErrorText text = os::describe(error);
-  std::string message = std::string(text.name) + ": " + text.message + ", " + error.syscall;
-  if (!detail.empty()) message += " (" + detail + ")";
+  // The OS's own sentence, in Node's lower-case style, without a full stop.
+  std::string reason = text.message;
+  while (!reason.empty() && (reason.back() == '.' || reason.back() == '\n' || reason.back() == '\r' ||
+                             reason.back() == ' ')) {
+    reason.pop_back();
+  }
+  if (!reason.empty() && reason[0] >= 'A' && reason[0] <= 'Z' &&
+      !(reason.size() > 1 && reason[1] >= 'A' && reason[1] <= 'Z')) {
+    reason[0] = static_cast<char>(reason[0] - 'A' + 'a');
+  }
+  std::string message = std::string(text.name) + ": " + reason + ", " + error.syscall;
+  if (!detail.empty()) message += " " + detail;
   return Make(env, text.name, message, Napi::Number::New(env, text.errno_value),
               Napi::String::New(env, error.syscall));
 }
@@ -53,6 +63,15 @@ Napi::Value ThrowOsError(Napi::Env env, const os::Error& error, const std::strin
 
 Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message) {
   return Throw(env, MakeError(env, code, message));
+}
+
+std::string DescribeSize(uint64_t bytes) {
+  static const char* const kUnits[] = {"TiB", "GiB", "MiB", "KiB"};
+  for (int i = 0; i < 4; ++i) {
+    uint64_t unit = uint64_t{1} << (10 * (4 - i));
+    if (bytes != 0 && bytes % unit == 0) return std::to_string(bytes / unit) + " " + kUnits[i];
+  }
+  return std::to_string(bytes) + (bytes == 1 ? " byte" : " bytes");
 }
 
 Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env) {

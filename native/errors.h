@@ -4,14 +4,17 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 
 #include "os/os.h"
 
 namespace memmap {
 
-// An MmapError for an OS failure: code = errno name, plus errno and syscall;
-// `detail` (what was asked of the OS) ends the message.
+// An MmapError for an OS failure, worded as Node's fs errors are:
+// "ENOMEM: cannot allocate memory, mmap 64 GiB (reserve)": code = errno
+// name, plus errno and syscall; `detail` (what was asked of the OS) follows
+// the system call's name.
 Napi::Value MakeOsError(Napi::Env env, const os::Error& error, const std::string& detail = "");
 // An MmapError with one of the library's own codes.
 Napi::Value MakeError(Napi::Env env, const char* code, const std::string& message);
@@ -20,5 +23,9 @@ Napi::Value MakeError(Napi::Env env, const char* code, const std::string& messag
 Napi::Value ThrowOsError(Napi::Env env, const os::Error& error, const std::string& detail = "");
 Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message);
 Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env);
+
+// A byte count for a message: "64 GiB", "4 KiB", or "12345 bytes" when no
+// unit divides it.
+std::string DescribeSize(uint64_t bytes);
 
 }  // namespace memmap

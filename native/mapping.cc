@@ -195,8 +195,7 @@ Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
   os::Error error = region_->Unmap(info.Env());
   if (error) {
     return ThrowOsError(info.Env(), error,
-                        "unmapping " + std::to_string(region_->size()) +
-                            " bytes; the handle stays open");
+                        DescribeSize(region_->size()) + "; the handle stays open");
   }
   return info.Env().Undefined();
 }
@@ -219,7 +218,10 @@ Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
   // even if mprotect fails halfway through.
   if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
   os::Error error = os::protect(region->allocation(), region->address(), region->size(), access);
-  if (error) return ThrowOsError(info.Env(), error, "the handle stays as it was");
+  if (error) {
+    return ThrowOsError(info.Env(), error,
+                        DescribeSize(region->size()) + "; the handle stays as it was");
+  }
   region->Consume();
   region->set_access(access);
   return info.Env().Undefined();
@@ -230,7 +232,7 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
   os::Error error = os::commit(region->allocation(), region->address(), region->size(), access);
-  if (error) return ThrowOsError(info.Env(), error);
+  if (error) return ThrowOsError(info.Env(), error, DescribeSize(region->size()) + " (commit)");
   region->DetachViews(info.Env());
   region->Consume();
   region->set_access(access);

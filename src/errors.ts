@@ -36,16 +36,20 @@ export type MmapErrorCode =
 
 /**
  * An error from memmap. `code` is one of {@link MmapErrorCode}, or for a
- * failed system call the errno name, with `errno` (negative, as in Node's
- * `fs` errors) and `syscall` set.
+ * failed system call the errno name, with `errno` (negative), `syscall`, and
+ * `path` where a file was involved and the platform can name it, as Node's
+ * `fs` errors have them: `ENOMEM: cannot allocate memory, mmap 64 GiB
+ * (reserve)`. Fields that do not apply are absent, not `undefined`.
  */
 export class MmapError extends Error {
   /** What went wrong, as a stable string. */
   readonly code: MmapErrorCode | string;
   /** For system-call failures: the negative errno value. */
-  readonly errno?: number;
+  declare readonly errno?: number;
   /** For system-call failures: the call that failed. */
-  readonly syscall?: string;
+  declare readonly syscall?: string;
+  /** For failures that involved a file: its path, where the platform can tell it. */
+  declare readonly path?: string;
   /** For `ERR_MMAP_FAULT`: the offset in the mapping where the fault happened. */
   declare readonly offset?: number;
   /** For `ERR_MMAP_FAULT`: the signal (`SIGBUS`, `SIGSEGV`) or Windows exception that was raised. */
@@ -62,8 +66,9 @@ export class MmapError extends Error {
     super(message);
     this.name = 'MmapError';
     this.code = code;
-    if (errno !== undefined) this.errno = errno;
-    if (syscall !== undefined) this.syscall = syscall;
+    // Only the fields that apply, so that util.inspect shows no `undefined`.
+    if (errno !== undefined) Object.defineProperty(this, 'errno', { value: errno, enumerable: true });
+    if (syscall !== undefined) Object.defineProperty(this, 'syscall', { value: syscall, enumerable: true });
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import { ALLOCATION_GRANULARITY, map, MapRequest, native, PAGE_SIZE } from './binding';
+import { ALLOCATION_GRANULARITY, map, MapRequest, native, NativeMapping, PAGE_SIZE } from './binding';
 import { fail, failUnreadable, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
@@ -28,6 +28,20 @@ import { checkAddress, checkFlags, checkSize, checkUint, describe, isMultiple } 
  */
 export interface FileLike {
   readonly fd: number;
+}
+
+/**
+ * Adds `path`, as Node's fs errors have it, to a system-call error about
+ * file descriptor `fd`, where the platform can tell (Linux's /proc).
+ */
+function withPath(error: unknown, fd: number): unknown {
+  if (!(error instanceof MmapError) || error.errno === undefined || process.platform !== 'linux') return error;
+  try {
+    Object.defineProperty(error, 'path', { value: fs.readlinkSync(`/proc/self/fd/${fd}`), enumerable: true });
+  } catch {
+    // The descriptor is not open, or names no path: nothing to add.
+  }
+  return error;
 }
 
 // A brand check (set in MmapOptions' static block): a method called on a
@@ -278,7 +292,14 @@ export class MmapOptions {
 
   #make<H>(Target: HandleClass<H>, access: number, reserve: boolean): H {
     checkWritableExec(access, this.#unsafeFlags);
-    return construct(Target, map(this.#request(access, reserve)), this.#state(access));
+    const request = this.#request(access, reserve);
+    let mapping: NativeMapping;
+    try {
+      mapping = map(request);
+    } catch (error) {
+      throw request.fd >= 0 ? withPath(error, request.fd) : error;
+    }
+    return construct(Target, mapping, this.#state(access));
   }
 
   #request(access: number, reserve: boolean): MapRequest {
@@ -341,7 +362,7 @@ export class MmapOptions {
       stats = fs.fstatSync(this.#fd);
     } catch (error) {
       const cause = error as { code?: string; errno?: number; syscall?: string; message: string };
-      throw new MmapError(cause.code ?? 'EBADF', `cannot map file descriptor ${this.#fd}: ${cause.message}`, cause.errno, cause.syscall);
+      throw withPath(new MmapError(cause.code ?? 'EBADF', `${cause.message} (file descriptor ${this.#fd})`, cause.errno, cause.syscall), this.#fd);
     }
     // Devices have no meaningful size; only regular files can be overrun.
     if (stats.isFile() && this.#offset + this.#size > stats.size) {
