@@ -61,7 +61,7 @@ CXXFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit
   LDFLAGS="-fsanitize=address,undefined" \
   node node_modules/node-gyp/bin/node-gyp.js rebuild --jobs=max >build.log 2>&1 ||
   { cat build.log; exit 1; }
-node node_modules/typescript/bin/tsc -p tsconfig.json  # dist/, for the tests that load the package by name
+npm run build:ts  # dist/ and its ESM entry, for the tests that load the package by name
 "$CC" -shared -fPIC -O2 -DUBSAN_LIBRARY="\"$libubsan\"" -o ubsan-report-path.so scripts/ubsan-report-path.c
 
 echo "== sanitize: vitest"

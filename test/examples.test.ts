@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmapOptions } from '../src';
-import { emulator } from './helpers';
+import { emulator, sanitizer } from './helpers';
 
 const root = path.join(__dirname, '..');
 const runAll = path.join(root, 'examples', 'run-all.js');
@@ -31,7 +31,7 @@ describe('the demo (examples/run-all.js)', () => {
   });
   afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-  it('runs every example successfully, the counter from 1 even over an earlier count', () => {
+  it.skipIf(sanitizer)('runs every example successfully, the counter from 1 even over an earlier count (not under the sanitizers, whose own mappings merge with the areas the demo prints)', () => {
     const counterFile = path.join(tmp, 'memmap-counter.bin');
     // What an earlier demo leaves behind: the demo starts counting anew all the same.
     const earlier = Buffer.alloc(8);
