@@ -9,7 +9,10 @@ import { describe, fail, failUnreadable, MmapError } from './errors';
 import { Protection } from './flags';
 import { checkAddress } from './validate';
 
-/** Whether writes to an area reach other mappings of the same memory. */
+/**
+ * Whether writes to an area reach other mappings of the same memory.
+ * @namespace
+ */
 export const ShareMode = Object.freeze({
   /** Private or copy-on-write: writes stay in this process. */
   PRIVATE: 'private',

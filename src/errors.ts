@@ -42,25 +42,31 @@ export type MmapErrorCode =
  * (reserve)`. Fields that do not apply are absent, not `undefined`.
  */
 export class MmapError extends Error {
-  /** What went wrong, as a stable string. */
-  readonly code: MmapErrorCode | string;
+  /** What went wrong, as a stable string: one of {@link MmapErrorCode}, or an errno name. */
+  readonly code: MmapErrorCode | (string & {});
   /** For system-call failures: the negative errno value. */
   declare readonly errno?: number;
   /** For system-call failures: the call that failed. */
   declare readonly syscall?: string;
   /** For failures that involved a file: its path, where the platform can tell it. */
   declare readonly path?: string;
-  /** For `ERR_MMAP_FAULT`: the offset in the mapping where the fault happened. */
+  /**
+   * For `ERR_MMAP_FAULT`: the offset in the mapping where the fault happened,
+   * or, when the other side of a copy faulted (itself a memmap view), where
+   * the copy stood in this mapping.
+   */
   declare readonly offset?: number;
   /** For `ERR_MMAP_FAULT`: the signal (`SIGBUS`, `SIGSEGV`) or Windows exception that was raised. */
   declare readonly signal?: string;
 
   /**
-   * @param code - the error code; @param message - what was wrong and what was expected;
-   * @param errno - for a failed system call, its negative errno; @param syscall - and its name.
    * Arguments of other types throw `ERR_INVALID_ARG_TYPE`: an MmapError always has a string code.
+   * @param code - the error code
+   * @param message - what was wrong and what was expected
+   * @param errno - for a failed system call, its negative errno
+   * @param syscall - for a failed system call, its name
    */
-  constructor(code: MmapErrorCode | string, message: string, errno?: number, syscall?: string) {
+  constructor(code: MmapErrorCode | (string & {}), message: string, errno?: number, syscall?: string) {
     const wrong = whatIsWrong(code, message, errno, syscall);
     if (wrong !== undefined) throw new MmapError('ERR_INVALID_ARG_TYPE', wrong);
     super(message);

@@ -26,7 +26,9 @@ const unsafeMmapFlag = (bit: number) => bit as UnsafeMmapFlags;
 
 /**
  * Flags for {@link MmapOptions.withFlags}. A flag the platform lacks is a
- * documented no-op, never an error (see the README's table).
+ * documented no-op, never an error: the README's "Flags, advice and page
+ * sizes" table says what each does where.
+ * @namespace
  */
 export const MmapFlags = Object.freeze({
   /** Changes are shared with other mappings of the file; without it file mappings are private copy-on-write. */
@@ -60,6 +62,7 @@ export const MmapFlags = Object.freeze({
  * {@link MmapOptions.withUnsafeFlags}. Their bits differ from every
  * {@link MmapFlags} bit, so that JavaScript callers mixing them up get an
  * error too.
+ * @namespace
  */
 export const UnsafeMmapFlags = Object.freeze({
   /** Place the mapping exactly at the address given, replacing whatever was mapped there. */
@@ -68,10 +71,16 @@ export const UnsafeMmapFlags = Object.freeze({
   JIT: unsafeMmapFlag(1 << 17),
 } as const);
 
-/** Protection bits of a memory area, as in mmap-rs (bit 2 is unused). */
+/**
+ * Protection bits of a memory area, as in mmap-rs (bit 2 is unused).
+ * @namespace
+ */
 export const Protection = Object.freeze({
+  /** The pages can be read. */
   READ: 1 << 0,
+  /** The pages can be written. */
   WRITE: 1 << 1,
+  /** The pages can be executed. */
   EXECUTE: 1 << 3,
 } as const);
 

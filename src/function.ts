@@ -13,7 +13,9 @@ export type NativeType = 'i32' | 'i64' | 'u64' | 'ptr' | 'f64';
 
 /** The C signature of generated code: up to six arguments and a result. */
 export interface FunctionSignature {
+  /** The C types of the arguments, in order: at most six. */
   readonly args: readonly NativeType[];
+  /** The C type of the result, or `'void'`. */
   readonly returns: NativeType | 'void';
 }
 

@@ -9,9 +9,10 @@
  * | {@link MmapMut} | read+write (or RWX with `JIT`) | `mapMut()`, `mapExecMut()`, `makeMut()`, `makeExecMut()` |
  * | {@link ReservedNone}, {@link Reserved}, {@link ReservedMut} | address space only | `reserve*()` |
  *
- * Ending a handle (`unmap()`, any `makeX()`, a split, a merge, garbage
- * collection) detaches every ArrayBuffer it handed out: old views read as
- * length 0, and nothing can reach the pages through them again.
+ * Ending a handle (`unmap()`, any `makeX()`, merging it into another,
+ * garbage collection) detaches every ArrayBuffer it handed out: old views
+ * read as length 0, and nothing can reach the pages through them again. A
+ * split or merge detaches the views of the handles that go on, too.
  * @packageDocumentation
  */
 import { constants as bufferConstants } from 'node:buffer';
@@ -71,7 +72,9 @@ export interface ReadonlyBytes extends Bytes {
  * through {@link Mmap.bytes}; `slice()` makes a copy, which is yours to write.
  */
 export interface ReadonlyArrayBuffer {
+  /** The mapping's size in bytes (0 once the handle ended). */
   readonly byteLength: number;
+  /** A copy of `[begin, end)`, in memory of its own: yours to write. */
   slice(begin?: number, end?: number): ArrayBuffer;
 }
 
@@ -103,7 +106,9 @@ const ADVICE: readonly Advice[] = [
 
 /** Where an {@link Handle.intoRaw} handle's pages are, for {@link MmapOptions.mapFromExisting}. */
 export interface RawMapping {
+  /** Where the pages start. */
   readonly address: bigint;
+  /** How many bytes they span. */
   readonly size: number;
 }
 
@@ -247,9 +252,11 @@ export abstract class Handle implements Disposable {
 
   /**
    * Detaches every view and unmaps the pages now (or, if an asynchronous
-   * flush is still running on them, as soon as it ends). Idempotent. If the
-   * OS refuses (munmap can fail with `ENOMEM` at the kernel's map-count
-   * limit), it throws and the handle stays open, its views detached.
+   * flush is still running on them, as soon as it ends; if a view was moved
+   * out with `ArrayBuffer.prototype.transfer()`, once that buffer is
+   * collected). Idempotent. If the OS refuses (munmap can fail with `ENOMEM`
+   * at the kernel's map-count limit), it throws and the handle stays open,
+   * its views detached.
    */
   unmap(): void {
     checkHandle(this, 'this');
@@ -289,7 +296,8 @@ export abstract class Handle implements Disposable {
   /**
    * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[0, at)` and the returned one holds `[at, size)`. Views of this
-   * handle are detached.
+   * handle are detached. `ERR_MMAP_BUSY` while a `flushAsync()` runs;
+   * `ERR_MMAP_VIEW_TRANSFERRED` while a view moved out may reach the pages.
    */
   splitOff(at: number): this {
     return split(this, at, true);
@@ -298,7 +306,7 @@ export abstract class Handle implements Disposable {
   /**
    * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[at, size)` and the returned one holds `[0, at)`. Views of this
-   * handle are detached.
+   * handle are detached. Refused as {@link Handle.splitOff} is.
    */
   splitTo(at: number): this {
     return split(this, at, false);
@@ -309,7 +317,9 @@ export abstract class Handle implements Disposable {
    * (`ERR_MMAP_MUST_BE_ADJACENT`) and have the same protection and flags
    * (`ERR_MMAP_ATTRIBUTE_MISMATCH`). On success this handle grows and
    * `other` is consumed; on failure both stay valid. Views of both are
-   * detached.
+   * detached. Also `ERR_MMAP_BACKING_MISMATCH` for pieces of allocations the
+   * platform cannot join (a file reservation and an anonymous one), and
+   * refused as {@link Handle.splitOff} is.
    */
   merge(other: this): void {
     checkHandle(other, 'the handle to merge');
@@ -571,7 +581,10 @@ export class Mmap extends BytesHandle {
 
   /**
    * A zero-copy window `[offset, offset + length)`, reaching any byte of any
-   * size of mapping; `length` defaults to the rest of the mapping.
+   * size of mapping; `length` defaults to the rest of the mapping. One view
+   * is still capped by the runtime's ArrayBuffer limit
+   * (`ERR_MMAP_VIEW_TOO_LARGE`). Its ArrayBuffer starts at `offset`, which
+   * matters for the alignment `Atomics` and wider typed arrays check.
    */
   view(offset: number, length?: number): ReadonlyBytes {
     return window(this, offset, length);
@@ -595,8 +608,7 @@ export class MmapMut extends BytesHandle {
   }
 
   /**
-   * A zero-copy window `[offset, offset + length)`, reaching any byte of any
-   * size of mapping; `length` defaults to the rest of the mapping.
+   * A zero-copy window `[offset, offset + length)`, as {@link Mmap.view}.
    */
   view(offset: number, length?: number): Bytes {
     return window(this, offset, length);

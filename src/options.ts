@@ -27,6 +27,7 @@ import { checkAddress, checkFlags, checkSize, checkUint, describe, isMultiple } 
  * `@types/node`).
  */
 export interface FileLike {
+  /** The open file descriptor. */
   readonly fd: number;
 }
 
