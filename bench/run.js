@@ -4,11 +4,15 @@
  * memmap's benchmarks against C and its peers (issue 7).
  *
  *   npm run bench [-- --quick] [-- --rounds N] [-- --only id,id]
+ *   npm run bench -- --chart-only
  *
  * Every measurement runs in a fresh process (Node, Bun or the C baseline),
  * contenders interleaved round by round, so ratios come from the same
  * moments of the same run. Writes bench/results/latest.json,
- * docs/benchmarks.md and docs/benchmarks.svg.
+ * docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.png. With
+ * --only, the cases run replace their earlier results in latest.json and the
+ * other cases keep theirs, each case saying which run it comes from.
+ * --chart-only measures nothing: it redraws the chart from latest.json.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -17,14 +21,17 @@ const setup = require('./lib/setup');
 const { makeCases, MiB } = require('./lib/cases');
 const { median, spread, pairedRatio } = require('./lib/stats');
 
+const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');
+
 function parseArgs(argv) {
-  const options = { quick: false, rounds: 5, only: undefined };
+  const options = { quick: false, rounds: 5, only: undefined, chartOnly: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--quick') options.quick = true;
     else if (arg === '--rounds') options.rounds = Number(argv[++i]);
     else if (arg === '--only') options.only = argv[++i].split(',');
-    else throw new Error(`unknown argument ${arg}; expected --quick, --rounds N or --only id,id`);
+    else if (arg === '--chart-only') options.chartOnly = true;
+    else throw new Error(`unknown argument ${arg}; expected --quick, --rounds N, --only id,id or --chart-only`);
   }
   if (!Number.isInteger(options.rounds) || options.rounds < 1) {
     throw new Error(`--rounds must be a positive integer, got ${options.rounds}`);
@@ -159,6 +166,7 @@ function summarize(benchCase, contenders) {
   return {
     id: benchCase.id,
     number: benchCase.number,
+    shortTitle: benchCase.shortTitle,
     title: benchCase.title,
     metric: benchCase.metric,
     work: benchCase.work,
@@ -196,9 +204,28 @@ function readOrNull(file) {
   }
 }
 
+/**
+ * The cases just run, together with the earlier results of the cases this run
+ * left out (--only), in the order of the case list.
+ */
+function mergeWithEarlierResults(results, caseOrder) {
+  if (!fs.existsSync(RESULTS_FILE)) return results;
+  const earlier = JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')).cases;
+  const byId = new Map(earlier.filter((result) => caseOrder.includes(result.id)).map((result) => [result.id, result]));
+  for (const result of results) byId.set(result.id, result);
+  return caseOrder.filter((id) => byId.has(id)).map((id) => byId.get(id));
+}
+
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   setup.ensureDependencies();
+  const { writeReport, writeChart, verdict } = require('./lib/report');
+  const docsDir = path.join(setup.ROOT, 'docs');
+  if (options.chartOnly) {
+    const written = await writeChart(JSON.parse(fs.readFileSync(RESULTS_FILE, 'utf8')), docsDir);
+    console.log(`Wrote ${written.join(', ')} from ${path.relative(process.cwd(), RESULTS_FILE)}`);
+    return;
+  }
   setup.checkLibraryBuilt();
   const tools = {
     baseline: setup.compileBaseline(),
@@ -219,27 +246,25 @@ async function main() {
   };
   const progress = new Progress();
   const results = [];
+  const date = new Date().toISOString();
   try {
     for (const [index, benchCase] of cases.entries()) {
-      results.push(runCase(tools, benchCase, files, options, progress, index + 1, cases.length));
+      const result = runCase(tools, benchCase, files, options, progress, index + 1, cases.length);
+      results.push({ ...result, run: { date, quick: options.quick, rounds: options.rounds } });
     }
   } finally {
     huge.restore();
     for (const file of new Set(made)) fs.rmSync(file, { force: true });
     progress.done();
   }
+  const caseOrder = makeCases(false).map((benchCase) => benchCase.id);
   const report = {
-    date: new Date().toISOString(),
-    quick: options.quick,
-    rounds: options.rounds,
     machine: machine(tools),
-    cases: results,
+    cases: options.only === undefined ? results : mergeWithEarlierResults(results, caseOrder),
   };
-  const resultsDir = path.join(__dirname, 'results');
-  fs.mkdirSync(resultsDir, { recursive: true });
-  fs.writeFileSync(path.join(resultsDir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
-  const { writeReport, verdict } = require('./lib/report');
-  const written = await writeReport(report, path.join(setup.ROOT, 'docs'));
+  fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
+  fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(report, null, 2)}\n`);
+  const written = await writeReport(report, docsDir);
   console.log(`Wrote bench/results/latest.json, ${written.join(', ')}`);
   for (const result of results) {
     const c = result.ratioToC === undefined ? '—' : `${result.ratioToC.toFixed(2)}x C`;

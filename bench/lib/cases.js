@@ -2,6 +2,9 @@
 /**
  * The cases of issues 7 and 11, their sizes, their contenders and their targets.
  *
+ * A case has a `shortTitle` for the chart's rows and a full `title` for the
+ * tables.
+ *
  * A contender has a role: `memmap`, `c` (the C baseline every ratio is first
  * taken against), `peer` (another way to do the same from JavaScript; the best
  * one is the second ratio) or `reference` (a point of comparison that is not a
@@ -37,6 +40,7 @@ function makeCases(quick) {
     id: `faults-${variant}`,
     kind: 'faults',
     number: '5',
+    shortTitle: `Page faults, ${title}`,
     title: `Page faults, ${title}: touch every page of ${size(anonymous)} anonymous memory`,
     metric: 'seconds',
     work: { size: anonymous, variant },
@@ -55,6 +59,7 @@ function makeCases(quick) {
     {
       id: 'lifecycle',
       number: '1',
+      shortTitle: 'Map, write, unmap 4 KiB',
       title: 'Lifecycle: map 4 KiB anonymous read-write, write a byte, unmap',
       metric: 'perOp',
       work: { count: quick ? 20_000 : 100_000 },
@@ -70,6 +75,7 @@ function makeCases(quick) {
     {
       id: 'random',
       number: '2',
+      shortTitle: 'Random 8-byte reads',
       title: `Random reads: ${quick ? '200k' : '1M'} reads of 8 bytes at random offsets of a ${size(file)} file in the page cache`,
       metric: 'perOp',
       file: 'data',
@@ -90,6 +96,7 @@ function makeCases(quick) {
     {
       id: 'scan',
       number: '3',
+      shortTitle: 'Sequential scan',
       title: `Sequential scan: sum a ${size(file)} file as 32-bit words`,
       metric: 'seconds',
       file: 'data',
@@ -107,6 +114,7 @@ function makeCases(quick) {
     {
       id: 'firstByte',
       number: '4',
+      shortTitle: 'First byte of a big file',
       title: `First byte: map a ${size(file)} file and read its last byte`,
       metric: 'seconds',
       file: 'data',
@@ -121,6 +129,7 @@ function makeCases(quick) {
     {
       id: 'flush',
       number: '6',
+      shortTitle: 'Write and flush',
       title: `Write and flush: write ${size(quick ? 16 * MiB : 64 * MiB)} into a shared file mapping and flush it`,
       metric: 'seconds',
       file: 'write',
@@ -141,6 +150,7 @@ function makeCases(quick) {
       id: `calls-${variant}`,
       kind: 'calls',
       number: '7',
+      shortTitle: variant === 'i64' ? 'Calls, 64-bit add (bigint)' : 'Calls, 32-bit add',
       title: `Calling generated code: ${quick ? '1M' : '10M'} calls of a two-argument ${variant === 'i64' ? '64-bit add (memmap returns bigints, koffi numbers)' : '32-bit add'}`,
       metric: 'perOp',
       work: { count: quick ? 1_000_000 : 10_000_000, variant },
@@ -157,6 +167,7 @@ function makeCases(quick) {
     {
       id: 'memory',
       number: '8',
+      shortTitle: 'Memory of a sparse file',
       title: `Memory: map a ${size(sparse)} sparse file and read 1% of its pages (resident set growth)`,
       metric: 'rss',
       file: 'sparse',
@@ -171,6 +182,7 @@ function makeCases(quick) {
       id: `guarded-${variant}`,
       kind: 'guarded',
       number: '9',
+      shortTitle: `Guarded ${variant}()`,
       title: `Guarded ${variant}(): ${quick ? '200k' : '1M'} random 8-byte reads, against the same call without the fault guard`,
       metric: 'perOp',
       file: 'data',
@@ -189,6 +201,7 @@ function makeCases(quick) {
       id: 'gc-release',
       kind: 'gcRelease',
       number: '10',
+      shortTitle: 'Release by the GC alone',
       title:
         `GC-only release: ${quick ? '50k' : '200k'} mappings of 4 KiB (map, write a byte) dropped without unmap(), yielding every 1,000, ` +
         'against unmap(); timed until every one is unmapped, with gc() forced at the end',

@@ -1,11 +1,12 @@
 'use strict';
 /**
- * Turns a run's results into docs/benchmarks.md (tables) and
- * docs/benchmarks.svg (a vega-lite chart of the ratios).
+ * Turns a run's results into docs/benchmarks.md (tables) and the chart of
+ * the ratios, docs/benchmarks.svg and docs/benchmarks.png (see chart.js).
  */
 const fs = require('node:fs');
 const path = require('node:path');
 const { size } = require('./cases');
+const { renderChart, runsOf, describeRun } = require('./chart');
 
 /** `123 ns`, `4.56 ms`, `78.9 MiB`: a sample in the unit that suits its metric. */
 function formatValue(metric, value) {
@@ -27,8 +28,24 @@ function verdict(target) {
   return `${target.met ? '✅' : '❌'} ${target.text} (${measured})`;
 }
 
+/** When the results were measured, and how to measure them again. */
+function runLine(runs) {
+  if (runs.length === 1) {
+    const [run] = runs;
+    return `Run: ${run.date}${run.quick ? ', `--quick` (sizes scaled down)' : ''}. Reproduce with \`npm run bench${run.quick ? ' -- --quick' : ''}\`.`;
+  }
+  const [most, ...others] = runs;
+  const cases = (run) => run.cases.map((result) => `${result.number}. ${result.shortTitle}`).join(', ');
+  return [
+    `Runs: ${others.map((run) => `${cases(run)} from the ${describeRun(run)} (${run.date})`).join('; ')};`,
+    `every other case from the ${describeRun(most)} (${most.date}).`,
+    'Reproduce with `npm run bench` (`-- --only id,id` for some cases, `-- --quick` for smaller sizes).',
+  ].join(' ');
+}
+
 function markdown(report) {
   const { machine } = report;
+  const runs = runsOf(report);
   const lines = [
     '# Benchmarks',
     '',
@@ -37,11 +54,11 @@ function markdown(report) {
     'memmap against the same work in C (raw `mmap`/`munmap`/`msync`/`pread`, compiled at bench time),',
     "Node's `fs`, [`@riaskov/mmap-io`](https://www.npmjs.com/package/@riaskov/mmap-io), Bun's `Bun.mmap` and",
     '[`koffi`](https://koffi.dev). Every measurement runs in a fresh process; contenders take turns',
-    `(A B A B …) over ${report.rounds} rounds, and each ratio is the median of the ratios within a round,`,
+    `(A B A B …) over ${[...new Set(runs.map((run) => run.rounds))].join(' or ')} rounds, and each ratio is the median of the ratios within a round,`,
     'so a noisy moment of the machine weighs on both sides. Ratios are memmap divided by the other:',
     '**below 1 means memmap is faster** (or, for memory, smaller).',
     '',
-    `Run: ${report.date}${report.quick ? ', `--quick` (sizes scaled down)' : ''}. Reproduce with \`npm run bench${report.quick ? ' -- --quick' : ''}\`.`,
+    runLine(runs),
     '',
     '| machine | |',
     '| --- | --- |',
@@ -53,7 +70,7 @@ function markdown(report) {
     `| C compiler | ${machine.cc} (-O2) |`,
     `| transparent huge pages | ${machine.transparentHugePages ?? 'unavailable'} |`,
     '',
-    '![memmap relative to C and to the best peer](benchmarks.svg)',
+    '![memmap relative to C, to its fastest peer and to its own baselines, case by case](benchmarks.svg)',
     '',
     '## Summary',
     '',
@@ -98,86 +115,23 @@ function arch(name) {
   return name === 'x64' ? 'x86-64' : name;
 }
 
-const AGAINST = ['memmap / C', 'memmap / best peer'];
-
-/** Whole powers of ten around the ratios and 1, so every bar and the line at 1 show. */
-function logDomain(ratios) {
-  const low = Math.min(1, ...ratios);
-  const high = Math.max(1, ...ratios);
-  return [10 ** Math.floor(Math.log10(low)), 10 ** Math.ceil(Math.log10(high) + 0.05)];
+/** Writes docs/benchmarks.svg and docs/benchmarks.png; returns what it wrote. */
+async function writeChart(report, docsDir) {
+  fs.mkdirSync(docsDir, { recursive: true });
+  const { svg, png } = await renderChart(report);
+  const svgFile = path.join(docsDir, 'benchmarks.svg');
+  const pngFile = path.join(docsDir, 'benchmarks.png');
+  fs.writeFileSync(svgFile, `${svg}\n`);
+  fs.writeFileSync(pngFile, png);
+  return [svgFile, pngFile].map((file) => path.relative(process.cwd(), file));
 }
 
-/** The ratios as a vega-lite grouped bar chart on a log scale, rendered to SVG without a browser. */
-async function chart(report) {
-  const vega = await import('vega');
-  const vegaLite = await import('vega-lite');
-  const values = [];
-  for (const result of report.cases) {
-    const label = `${result.number}. ${result.id}`;
-    if (result.ratioToC !== undefined) values.push({ case: label, against: 'memmap / C', ratio: result.ratioToC });
-    if (result.ratioToBestPeer !== undefined) {
-      values.push({ case: label, against: 'memmap / best peer', ratio: result.ratioToBestPeer, peer: result.bestPeer });
-    }
-  }
-  const spec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: {
-      text: 'memmap relative to C and to the best peer',
-      subtitle: `below 1 = memmap faster (smaller, for memory) · ${report.machine.node} · ${report.quick ? 'quick run' : 'full run'}`,
-    },
-    width: 520,
-    data: { values },
-    encoding: {
-      y: { field: 'case', type: 'nominal', sort: null, title: null },
-      yOffset: { field: 'against', type: 'nominal', sort: AGAINST },
-      x: {
-        field: 'ratio',
-        type: 'quantitative',
-        scale: { type: 'log', domain: logDomain(values.map((value) => value.ratio)) },
-        title: 'memmap / other (log scale)',
-      },
-    },
-    layer: [
-      {
-        // Bars grow from 1 (parity) towards the ratio: left is memmap ahead.
-        mark: { type: 'bar', height: { band: 0.9 } },
-        encoding: {
-          x2: { datum: 1 },
-          color: {
-            field: 'against',
-            type: 'nominal',
-            sort: AGAINST,
-            scale: { range: ['#4c78a8', '#f58518'] },
-            legend: { title: null, orient: 'bottom' },
-          },
-          tooltip: [{ field: 'case' }, { field: 'against' }, { field: 'peer' }, { field: 'ratio', format: '.2f' }],
-        },
-      },
-      {
-        mark: { type: 'text', align: 'left', dx: 4, fontSize: 10 },
-        encoding: { text: { field: 'ratio', type: 'quantitative', format: '.2f' } },
-      },
-      {
-        mark: { type: 'rule', color: '#333', strokeDash: [4, 3] },
-        encoding: { x: { datum: 1 }, y: null, yOffset: null },
-      },
-    ],
-  };
-  const compiled = vegaLite.compile(spec).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
-}
-
-/** Writes docs/benchmarks.md and docs/benchmarks.svg; returns what it wrote. */
+/** Writes docs/benchmarks.md and the chart; returns what it wrote. */
 async function writeReport(report, docsDir) {
   fs.mkdirSync(docsDir, { recursive: true });
   const markdownFile = path.join(docsDir, 'benchmarks.md');
-  const svgFile = path.join(docsDir, 'benchmarks.svg');
   fs.writeFileSync(markdownFile, markdown(report));
-  fs.writeFileSync(svgFile, `${await chart(report)}\n`);
-  return [path.relative(process.cwd(), markdownFile), path.relative(process.cwd(), svgFile)];
+  return [path.relative(process.cwd(), markdownFile), ...(await writeChart(report, docsDir))];
 }
 
-module.exports = { writeReport, verdict };
+module.exports = { writeReport, writeChart, verdict };

@@ -11,10 +11,12 @@ const { execFileSync } = require('node:child_process');
 const BENCH = path.join(__dirname, '..');
 const ROOT = path.join(BENCH, '..');
 
-/** Installs bench/package.json's dependencies the first time. */
+/** Installs bench/package.json's dependencies when any is missing (the first time, or after one is added). */
 function ensureDependencies() {
-  if (fs.existsSync(path.join(BENCH, 'node_modules'))) return;
-  console.error('Installing the benchmark dependencies (npm install --prefix bench)…');
+  const { dependencies } = JSON.parse(fs.readFileSync(path.join(BENCH, 'package.json'), 'utf8'));
+  const missing = Object.keys(dependencies).filter((name) => !fs.existsSync(path.join(BENCH, 'node_modules', name, 'package.json')));
+  if (missing.length === 0) return;
+  console.error(`Installing the benchmark dependencies (npm install --prefix bench; missing ${missing.join(', ')})…`);
   // @riaskov/mmap-io builds with node-gyp, which must use the installed
   // headers instead of downloading them.
   execFileSync('npm', ['install', '--prefix', BENCH, '--no-audit', '--no-fund'], {

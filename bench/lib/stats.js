@@ -15,18 +15,24 @@ function spread(values) {
 }
 
 /**
- * The median over rounds of memmap's value divided by the other's value in
- * the same round: contenders ran back to back, so a slow moment of the
- * machine weighs on both sides of each ratio.
+ * Memmap's value divided by the other's value, round by round: contenders ran
+ * back to back, so a slow moment of the machine weighs on both sides of each
+ * ratio. A round either side lacks (a hole while running, null once read
+ * back from the results file) is left out.
  */
-function pairedRatio(mine, theirs) {
+function roundRatios(mine, theirs) {
   const ratios = [];
   for (let round = 0; round < Math.min(mine.length, theirs.length); round++) {
-    if (mine[round] !== undefined && theirs[round] !== undefined && theirs[round] > 0) {
+    if (Number.isFinite(mine[round]) && Number.isFinite(theirs[round]) && theirs[round] > 0) {
       ratios.push(mine[round] / theirs[round]);
     }
   }
-  return median(ratios);
+  return ratios;
 }
 
-module.exports = { median, spread, pairedRatio };
+/** The median over rounds of the same-round ratios. */
+function pairedRatio(mine, theirs) {
+  return median(roundRatios(mine, theirs));
+}
+
+module.exports = { median, spread, roundRatios, pairedRatio };
