@@ -1,15 +1,20 @@
 // Memory areas on macOS: the VM regions of the process's Mach task, descending
 // into submaps (the shared cache lives in one).
 #include <errno.h>
-#include <libproc.h>
 #include <mach/mach.h>
+#if __has_include(<libproc.h>)
+#include <libproc.h>
+#endif
+#if __has_include(<mach/mach_vm.h>)
 #include <mach/mach_vm.h>
+#endif
 #include <signal.h>
 #include <unistd.h>
 
 #include <climits>
 
 #include "areas.h"
+#include "apple_missing.h"  // what a cross toolchain's headers lack (Zig's: mach_vm.h)
 
 namespace memmap::os {
 
