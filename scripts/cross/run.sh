@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `npm run test:cross`, and the cross-platform step of .ci/run: builds the
-# addon for every target and runs the project's vitest suite on
+# addon for every target (scripts/prebuild.sh: linux-x64, linux-arm64,
+# win32-x64, and darwin-x64/arm64, which are compiled and linked only) and
+# runs the project's vitest suite on
 #   win32-x64    node.exe 22 under Wine, MinGW-w64 build
 #   linux-arm64  node 22 under qemu-user, aarch64 g++ build
 # then the packaging test. Ends with one counts line per target and exits

