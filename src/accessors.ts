@@ -162,6 +162,7 @@ function checkBigInt(value: unknown): bigint {
 // How spans reach their target (set in MmapSpan's static block): checked,
 // so that a method called on a foreign object throws a coded error.
 let spanTarget: (span: unknown) => Target;
+let spanMutTarget: (span: unknown) => Target;
 // Only makeSpan() may construct spans: a span over anything but a handle's
 // target must not exist.
 const spanKey = Symbol('memmap span');
@@ -238,30 +239,43 @@ export class MmapSpan {
 
 /** A span of an {@link MmapMut}, made by `MmapMut.span()`: {@link MmapSpan} plus the writing accessors. */
 export class MmapSpanMut extends MmapSpan {
+  // Only writable spans have it: the writing methods, called on a read-only
+  // span, must not write.
+  readonly #writable = true;
+
+  static {
+    spanMutTarget = (span) => {
+      if (typeof span !== 'object' || span === null || !(#writable in span)) {
+        fail('ERR_INVALID_ARG_TYPE', `MmapSpanMut methods must be called on an MmapSpanMut, got ${describe(span)}`);
+      }
+      return spanTarget(span);
+    };
+  }
+
   /** Copies `source` (any TypedArray or DataView) to `offset`. */
-  write(offset: number, source: ArrayBufferView): void { write(spanTarget(this), offset, source); }
+  write(offset: number, source: ArrayBufferView): void { write(spanMutTarget(this), offset, source); }
   /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
-  fill(value: number, offset?: number, length?: number): void { fill(spanTarget(this), value, offset, length); }
+  fill(value: number, offset?: number, length?: number): void { fill(spanMutTarget(this), value, offset, length); }
   /** Copies `[start, end)` (end defaults to the length) to `target`; the ranges may overlap. */
-  copyWithin(target: number, start: number, end?: number): void { copyWithin(spanTarget(this), target, start, end); }
+  copyWithin(target: number, start: number, end?: number): void { copyWithin(spanMutTarget(this), target, start, end); }
   /** As `DataView.setInt8`. */
-  setInt8(offset: number, value: number): void { setInt8(spanTarget(this), offset, value); }
+  setInt8(offset: number, value: number): void { setInt8(spanMutTarget(this), offset, value); }
   /** As `DataView.setUint8`. */
-  setUint8(offset: number, value: number): void { setUint8(spanTarget(this), offset, value); }
+  setUint8(offset: number, value: number): void { setUint8(spanMutTarget(this), offset, value); }
   /** As `DataView.setInt16`. */
-  setInt16(offset: number, value: number, littleEndian?: boolean): void { setInt16(spanTarget(this), offset, value, littleEndian); }
+  setInt16(offset: number, value: number, littleEndian?: boolean): void { setInt16(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setUint16`. */
-  setUint16(offset: number, value: number, littleEndian?: boolean): void { setUint16(spanTarget(this), offset, value, littleEndian); }
+  setUint16(offset: number, value: number, littleEndian?: boolean): void { setUint16(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setInt32`. */
-  setInt32(offset: number, value: number, littleEndian?: boolean): void { setInt32(spanTarget(this), offset, value, littleEndian); }
+  setInt32(offset: number, value: number, littleEndian?: boolean): void { setInt32(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setUint32`. */
-  setUint32(offset: number, value: number, littleEndian?: boolean): void { setUint32(spanTarget(this), offset, value, littleEndian); }
+  setUint32(offset: number, value: number, littleEndian?: boolean): void { setUint32(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setBigInt64`. */
-  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { setBigInt64(spanTarget(this), offset, value, littleEndian); }
+  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { setBigInt64(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setBigUint64`. */
-  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { setBigUint64(spanTarget(this), offset, value, littleEndian); }
+  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { setBigUint64(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setFloat32`. */
-  setFloat32(offset: number, value: number, littleEndian?: boolean): void { setFloat32(spanTarget(this), offset, value, littleEndian); }
+  setFloat32(offset: number, value: number, littleEndian?: boolean): void { setFloat32(spanMutTarget(this), offset, value, littleEndian); }
   /** As `DataView.setFloat64`. */
-  setFloat64(offset: number, value: number, littleEndian?: boolean): void { setFloat64(spanTarget(this), offset, value, littleEndian); }
+  setFloat64(offset: number, value: number, littleEndian?: boolean): void { setFloat64(spanMutTarget(this), offset, value, littleEndian); }
 }

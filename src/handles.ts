@@ -168,6 +168,8 @@ let forgetBytes: (handle: Handle) => void;
 let renew: (handle: Handle) => void;
 let classOf: (handle: Handle) => HandleClass<Handle>;
 let wholeBytes: (handle: Handle) => Bytes;
+/** As live(), for an MmapMut only (set in MmapMut's static block). */
+let liveMut: (handle: unknown) => Target;
 
 function checkHandle(value: unknown, what: string): asserts value is Handle {
   if (!Handle.isHandle(value)) fail('ERR_INVALID_ARG_TYPE', `${what} must be a memmap handle, got ${describe(value)}`);
@@ -593,6 +595,19 @@ export class Mmap extends BytesHandle {
 
 /** Read+write pages (read+write+execute with `UnsafeMmapFlags.JIT`). */
 export class MmapMut extends BytesHandle {
+  // Only MmapMut handles have it: the writing methods, called on another
+  // handle (`MmapMut.prototype.write.call(readOnly, ...)`), must not write.
+  readonly #writable = true;
+
+  static {
+    liveMut = (handle) => {
+      if (typeof handle !== 'object' || handle === null || !(#writable in handle)) {
+        fail('ERR_INVALID_ARG_TYPE', `MmapMut methods must be called on an MmapMut, got ${describe(handle)}`);
+      }
+      return live(handle);
+    };
+  }
+
   /**
    * The whole mapping, zero copy; the same object on every read.
    * `ERR_MMAP_VIEW_TOO_LARGE` above the runtime's ArrayBuffer limit (2^32
@@ -616,33 +631,33 @@ export class MmapMut extends BytesHandle {
 
   // The writing accessors (src/accessors.ts).
   /** A window whose accessors count offsets from `offset`; see {@link MmapSpanMut}. */
-  override span(offset: number, length: number): MmapSpanMut { return makeSpan(MmapSpanMut, live(this), offset, length); }
+  override span(offset: number, length: number): MmapSpanMut { return makeSpan(MmapSpanMut, liveMut(this), offset, length); }
   /** Copies `source` (any TypedArray or DataView) to `offset`. */
-  write(offset: number, source: ArrayBufferView): void { access.write(live(this), offset, source); }
+  write(offset: number, source: ArrayBufferView): void { access.write(liveMut(this), offset, source); }
   /** Sets `length` bytes (default: the rest) from `offset` (default 0) to the byte `value`. */
-  fill(value: number, offset?: number, length?: number): void { access.fill(live(this), value, offset, length); }
+  fill(value: number, offset?: number, length?: number): void { access.fill(liveMut(this), value, offset, length); }
   /** Copies `[start, end)` (end defaults to the size) to `target`; the ranges may overlap. */
-  copyWithin(target: number, start: number, end?: number): void { access.copyWithin(live(this), target, start, end); }
+  copyWithin(target: number, start: number, end?: number): void { access.copyWithin(liveMut(this), target, start, end); }
   /** As `DataView.setInt8`. */
-  setInt8(offset: number, value: number): void { access.setInt8(live(this), offset, value); }
+  setInt8(offset: number, value: number): void { access.setInt8(liveMut(this), offset, value); }
   /** As `DataView.setUint8`. */
-  setUint8(offset: number, value: number): void { access.setUint8(live(this), offset, value); }
+  setUint8(offset: number, value: number): void { access.setUint8(liveMut(this), offset, value); }
   /** As `DataView.setInt16`. */
-  setInt16(offset: number, value: number, littleEndian?: boolean): void { access.setInt16(live(this), offset, value, littleEndian); }
+  setInt16(offset: number, value: number, littleEndian?: boolean): void { access.setInt16(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setUint16`. */
-  setUint16(offset: number, value: number, littleEndian?: boolean): void { access.setUint16(live(this), offset, value, littleEndian); }
+  setUint16(offset: number, value: number, littleEndian?: boolean): void { access.setUint16(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setInt32`. */
-  setInt32(offset: number, value: number, littleEndian?: boolean): void { access.setInt32(live(this), offset, value, littleEndian); }
+  setInt32(offset: number, value: number, littleEndian?: boolean): void { access.setInt32(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setUint32`. */
-  setUint32(offset: number, value: number, littleEndian?: boolean): void { access.setUint32(live(this), offset, value, littleEndian); }
+  setUint32(offset: number, value: number, littleEndian?: boolean): void { access.setUint32(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setBigInt64`. */
-  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigInt64(live(this), offset, value, littleEndian); }
+  setBigInt64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigInt64(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setBigUint64`. */
-  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigUint64(live(this), offset, value, littleEndian); }
+  setBigUint64(offset: number, value: bigint, littleEndian?: boolean): void { access.setBigUint64(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setFloat32`. */
-  setFloat32(offset: number, value: number, littleEndian?: boolean): void { access.setFloat32(live(this), offset, value, littleEndian); }
+  setFloat32(offset: number, value: number, littleEndian?: boolean): void { access.setFloat32(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setFloat64`. */
-  setFloat64(offset: number, value: number, littleEndian?: boolean): void { access.setFloat64(live(this), offset, value, littleEndian); }
+  setFloat64(offset: number, value: number, littleEndian?: boolean): void { access.setFloat64(liveMut(this), offset, value, littleEndian); }
 }
 
 /**

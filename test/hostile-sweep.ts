@@ -369,6 +369,9 @@ class Arena {
       this.track(result);
       for (const page of this.#rawPages) if (!result.closed && result.start === page.raw.address) page.adopted = true;
     } else if (isRawMapping(result)) {
+      // On Windows a reservation is address space with no pages (MEM_RESERVE),
+      // which mapFromExisting() refuses as not mapped: nothing can adopt it.
+      if (process.platform === 'win32' && /^Reserved\w*\.prototype\.intoRaw/.test(label)) return [];
       this.#takeBack(result, `the pages ${label} gave up`);
     } else if (result instanceof MmapOptions) {
       return MAP_METHODS.map((name) => ({ label: `${label}.${name}()`, prepare: () => () => result[name]() }));
