@@ -67,11 +67,18 @@ struct GuardLease {
   ~GuardLease() { TlsSetValue(guard_slot, nullptr); }
 };
 
+// One Guard per thread for every guarded operation: a lease inside the
+// Guarded template would be one per instantiation, each taking over the TLS
+// slot, so that the handler found another operation's Guard, unarmed.
+Guard* GuardOfThread() {
+  thread_local GuardLease lease;
+  return &lease.guard;
+}
+
 template <typename Operation>
 bool Guarded(GuardedRange first, GuardedRange second, Fault* fault, Operation operation) {
   install_fault_handler();
-  thread_local GuardLease lease;
-  Guard* guard = &lease.guard;
+  Guard* guard = GuardOfThread();
   guard->ranges[0] = first;
   guard->ranges[1] = second;
   guard->faulted = false;
