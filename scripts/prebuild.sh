@@ -4,7 +4,8 @@
 # names them; scripts/cross/build.sh lists the targets and their toolchains.
 # Installs the toolchains first if they are missing (the Debian cross
 # compilers need root; Zig comes from npm into .xplat/). Prints each
-# target's seconds. PREBUILD_TARGETS="a b" builds only those.
+# target's seconds (and appends "target<TAB>seconds" lines to the file
+# PREBUILD_TIMES names, if set). PREBUILD_TARGETS="a b" builds only those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/cross/env.sh
@@ -14,5 +15,6 @@ for target in ${PREBUILD_TARGETS:-$ALL_TARGETS}; do
   start=$SECONDS
   bash scripts/cross/build.sh "$target"
   times+=("$target $((SECONDS - start))s")
+  [ -z "${PREBUILD_TIMES:-}" ] || printf '%s\t%s\n' "$target" "$((SECONDS - start))" >>"$PREBUILD_TIMES"
 done
 echo "prebuild times: ${times[*]}"

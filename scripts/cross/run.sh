@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# `npm run test:cross`, and the cross-platform step of .ci/run: builds the
-# addon for every target (scripts/prebuild.sh: linux-x64, linux-arm64,
-# win32-x64, and darwin-x64/arm64, which are compiled and linked only) and
-# runs the project's vitest suite on
-#   win32-x64    node.exe 22 under Wine, MinGW-w64 build
-#   linux-arm64  node 22 under qemu-user, aarch64 g++ build
-# then the packaging test. Ends with one counts line per target and exits
-# non-zero on any failure. Needs root the first time (apt, binfmt_misc).
+# `npm run test:cross`, and the cross-platform step of .ci/run: builds every
+# target's prebuild (scripts/prebuild.sh) and runs the project's vitest suite
+# on each one that can run here, against that prebuild only:
+#   linux-x64    Node 22 and 24, natively (Node 20 is `npm test`'s)
+#   win32-x64    node.exe 22 under Wine
+#   win32-ia32   node.exe 22 (x86) under 32-bit Wine
+#   linux-arm64  Node 22 under qemu-user
+#   linux-arm    Node 20 (armv7l) under qemu-user
+# then the packaging test (which also load-checks the musl build). The
+# darwin and win32-arm64 prebuilds are compiled and linked only. Ends with a
+# table of every target (passed, failed, skipped, seconds) and exits non-zero
+# on any failure. Needs root the first time (apt, binfmt_misc).
 set -uo pipefail
 . "$(dirname "$0")/env.sh"
 cd "$ROOT"
 results=$XPLAT/results
 mkdir -p "$results"
+rows=$results/rows.tsv
+build_times=$results/build-times.tsv
+: >"$rows"
+: >"$build_times"
 status=0
 timings=()
 stage() { # stage <name> <command...>: runs it, times it, remembers a failure
@@ -25,31 +33,37 @@ stage() { # stage <name> <command...>: runs it, times it, remembers a failure
 }
 
 # Tests see which emulator runs them in MEMMAP_TEST_EMULATOR (wine or
-# qemu-user), for skipping what an emulator does not model: resident-set
-# accounting under Wine; under qemu-user, madvise() and MAP_STACK/POPULATE
-# (accepted, never passed to the kernel), mlock2 and MAP_HUGETLB (refused),
-# and speed (every instruction is translated).
-vitest_on() { # vitest_on <target> <emulator> <node runner>
-  local report=$results/$1.json log=$results/$1.log
+# qemu-user), for skipping what an emulator does not model (each skip says
+# what): resident-set accounting under Wine; under qemu-user, madvise() and
+# MAP_STACK/POPULATE (accepted, never passed to the kernel), mlock2 and
+# MAP_HUGETLB (refused), and speed (every instruction is translated).
+vitest_on() { # vitest_on <target> <how> <emulator or ""> <node runner...>
+  local target=$1 how=$2 emulator=$3 start=$SECONDS rc=0
+  shift 3
+  local name=$target${how:+ ($how)}
+  local report=$results/${name//[^A-Za-z0-9.-]/_}.json log=$results/${name//[^A-Za-z0-9.-]/_}.log
   rm -f "$report"
+  echo "== $name"
   # Only the target's prebuild may load: never a host build/ left behind.
-  MEMMAP_TEST_EMULATOR=$2 PREBUILDS_ONLY=1 "$3" node_modules/vitest/vitest.mjs run --reporter=default \
-    --reporter=json --outputFile.json="${report#"$ROOT"/}" >"$log" 2>&1
-  local rc=$?
+  MEMMAP_TEST_EMULATOR=$emulator PREBUILDS_ONLY=1 "$@" node_modules/vitest/vitest.mjs run --reporter=default \
+    --reporter=json --outputFile.json="${report#"$ROOT"/}" >"$log" 2>&1 || rc=$?
   cat "$log"
-  return $rc
+  if (( rc )); then echo "== $name FAILED"; status=1; fi
+  printf '%s\t%s\t%s\t%s\t%s\n' "$target" "$how" "$report" "$((SECONDS - start))" "$rc" >>"$rows"
 }
 
 stage setup bash scripts/cross/setup.sh test || exit 1
-stage build bash scripts/prebuild.sh || exit 1
+stage build env PREBUILD_TIMES="$build_times" bash scripts/prebuild.sh || exit 1
 stage typescript npx tsc -p tsconfig.json || exit 1
-stage win32-x64 vitest_on win32-x64 wine win_node
+for version in $NODE_X64_VERSIONS; do
+  vitest_on linux-x64 "Node $version" "" "$(node_x64 "$version")"
+done
+vitest_on win32-x64 "Node $NODE_WIN_VERSION, Wine" wine win_node
 wineserver -w
-stage linux-arm64 vitest_on linux-arm64 qemu-user arm64_node
+vitest_on linux-arm64 "Node $NODE_ARM64_VERSION, qemu" qemu-user arm64_node
+vitest_on linux-arm "Node $NODE_ARMV7_VERSION armv7l, qemu" qemu-user armv7_node
 stage package bash scripts/cross/package-test.sh
 
-echo "== summary (${timings[*]})"
-for target in win32-x64 linux-arm64; do
-  node scripts/cross/summary.js "$target" "$results/$target.json" || status=1
-done
+echo "== stages: ${timings[*]}"
+node scripts/cross/summary.js "$build_times" "$rows" || status=1
 exit $status
