@@ -70,24 +70,38 @@ Napi::Value ThrowOwned(Napi::Env env, uintptr_t address, size_t size, const char
                         Hex(address) + ": they belong to a live memmap handle");
 }
 
+// Whether [address, address + size) stays below the top of the address
+// space; if not, ERR_MMAP_INVALID_ADDRESS is thrown. The end would wrap
+// around to a low address, and every range check after it would be wrong.
+bool EndsInAddressSpace(Napi::Env env, uintptr_t address, size_t size) {
+  if (size <= UINTPTR_MAX - address) return true;
+  ThrowError(env, "ERR_MMAP_INVALID_ADDRESS",
+             "the " + std::to_string(size) + " bytes at " + Hex(address) +
+                 " would pass the end of the address space (" + Hex(UINTPTR_MAX) + ")");
+  return false;
+}
+
 Napi::Value Map(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon* addon = GetAddon(env);
   RetryReleases(addon);
   os::MapRequest request;
-  request.size = SizeArg(info, 0);
-  request.address = reinterpret_cast<uintptr_t>(AddressArg(info, 1));
+  if (!ExactSizeArg(info, 0, "size", &request.size) ||
+      !ExactAddressArg(info, 1, &request.address) ||
+      !ExactSizeArg(info, 6, "page size", &request.page_size) ||
+      !ExactSizeArg(info, 7, "alignment", &request.alignment)) {
+    return Napi::Value();
+  }
   int fd = info[2].As<Napi::Number>().Int32Value();
   request.offset = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
   request.access = info[4].As<Napi::Number>().Uint32Value();
   request.flags = info[5].As<Napi::Number>().Uint32Value();
-  request.page_size = SizeArg(info, 6);
-  request.alignment = SizeArg(info, 7);
   uint32_t mode = info[8].As<Napi::Number>().Uint32Value();
   request.fixed = (mode & kFixed) != 0;
   request.jit = (mode & kJit) != 0;
   request.reserve = (mode & kReserve) != 0;
   if (request.fixed && request.address == 0) return ThrowAddressZero(env);
+  if (!EndsInAddressSpace(env, request.address, request.size)) return Napi::Value();
 
   // MAP_FIXED replaces whatever is there: checked and tracked under one
   // lock, so that no other thread can make those pages its own meanwhile.
@@ -127,10 +141,14 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
 // of ours owns, become a handle's.
 Napi::Value Adopt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint8_t* address = AddressArg(info, 0);
-  size_t size = SizeArg(info, 1);
-  auto begin = reinterpret_cast<uintptr_t>(address);
+  uintptr_t begin;
+  size_t size;
+  if (!ExactAddressArg(info, 0, &begin) || !ExactSizeArg(info, 1, "size", &size)) {
+    return Napi::Value();
+  }
+  auto* address = reinterpret_cast<uint8_t*>(begin);
   if (begin == 0) return ThrowAddressZero(env);
+  if (!EndsInAddressSpace(env, begin, size)) return Napi::Value();
   auto exclusive = os::exclusive_tracking();
   if (os::tracked(begin, size)) return ThrowOwned(env, begin, size, "cannot adopt");
   bool mapped = false;

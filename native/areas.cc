@@ -2,6 +2,7 @@
 // parseProcMaps(text, start, end) for testing the parser on lines no live
 // process has. Both return plain objects that src/areas.ts turns into
 // MemoryArea values.
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -40,15 +41,27 @@ Napi::Value ThrowAreasError(Napi::Env env, const os::AreasError& error) {
                         *error.malformed + "\"");
 }
 
-uintptr_t AddressValue(const Napi::CallbackInfo& info, size_t index) {
-  return reinterpret_cast<uintptr_t>(AddressArg(info, index));
+// A bound of the range asked about, a bigint within 64 bits. Where the OS
+// layer takes pointer-sized bounds (not Linux), one beyond them becomes the
+// highest address, which is as far as this process can see anyway.
+os::AreaBound BoundArg(const Napi::CallbackInfo& info, size_t index) {
+  bool lossless;
+  uint64_t value = info[index].As<Napi::BigInt>().Uint64Value(&lossless);
+  return value > std::numeric_limits<os::AreaBound>::max() ? std::numeric_limits<os::AreaBound>::max()
+                                                            : static_cast<os::AreaBound>(value);
+}
+
+// A bound for parse_proc_maps, which takes 64 bits everywhere.
+uint64_t Bound64Arg(const Napi::CallbackInfo& info, size_t index) {
+  bool lossless;
+  return info[index].As<Napi::BigInt>().Uint64Value(&lossless);
 }
 
 // areas(pid: number, start: bigint, end: bigint); pid 0 is this process.
 Napi::Value Areas(const Napi::CallbackInfo& info) {
   std::vector<os::Area> areas;
   os::AreasError error = os::list_areas(info[0].As<Napi::Number>().Uint32Value(),
-                                        AddressValue(info, 1), AddressValue(info, 2), &areas);
+                                        BoundArg(info, 1), BoundArg(info, 2), &areas);
   if (error) return ThrowAreasError(info.Env(), error);
   return ToArray(info.Env(), areas);
 }
@@ -59,7 +72,7 @@ Napi::Value ParseProcMaps(const Napi::CallbackInfo& info) {
   std::string text = info[0].As<Napi::String>().Utf8Value();
   std::vector<os::Area> areas;
   os::AreasError error =
-      os::parse_proc_maps(text, AddressValue(info, 1), AddressValue(info, 2), &areas);
+      os::parse_proc_maps(text, Bound64Arg(info, 1), Bound64Arg(info, 2), &areas);
   if (error) return ThrowAreasError(info.Env(), error);
   return ToArray(info.Env(), areas);
 }

@@ -177,7 +177,7 @@ Region* NativeMapping::Live(Napi::Env env) {
 }
 
 Napi::Value NativeMapping::Address(const Napi::CallbackInfo& info) {
-  return Napi::BigInt::New(info.Env(), reinterpret_cast<uint64_t>(region_->address()));
+  return Napi::BigInt::New(info.Env(), AddressValue(region_->address()));
 }
 
 Napi::Value NativeMapping::Size(const Napi::CallbackInfo& info) {

@@ -13,6 +13,15 @@ export const emulator = process.env.MEMMAP_TEST_EMULATOR;
 export const kernelSeesUs = isLinux && emulator !== 'qemu-user';
 export const notUnderQemu = 'qemu-user does not pass madvise, MAP_STACK, MAP_POPULATE, mlock2 or MAP_HUGETLB to the kernel';
 
+/** How many bits this process's pointers and size_t have: 32 on arm (armv7) and ia32. */
+export const addressBits = process.arch === 'arm' || process.arch === 'ia32' ? 32 : 64;
+export const is32Bit = addressBits === 32;
+/** qemu-user 7.2 truncates the file offset of a 32-bit guest's mmap2 to 32 bits. */
+export const qemuCutsOffsets = emulator === 'qemu-user' && (process.arch === 'arm' || process.arch === 'ia32');
+export const notUnderQemu32Offsets =
+  "qemu-user 7.2 cuts a 32-bit guest's mmap offset to 32 bits (its target_mmap() takes an abi_ulong), although the guest's mmap2 call carries the right page offset (QEMU_STRACE shows 0x100001 for 4 GiB + 4 KiB)";
+export const notIn32Bit = 'a 32-bit process has 4 GiB of address space: sizes above it throw ERR_MMAP_INVALID_SIZE (test/address-width.test.ts)';
+
 /** The sanitizers the suite runs under (scripts/sanitize.sh sets it), or undefined. */
 export const sanitizer = process.env.MEMMAP_TEST_SANITIZER;
 /** Why a fault's exact offset is not checked under ASan. */

@@ -14,12 +14,14 @@
 
 namespace memmap::os {
 
+// Addresses are 64-bit even in a 32-bit process: on Linux, a 32-bit process
+// under a 64-bit kernel may list the areas of a 64-bit one.
 struct Area {
-  uintptr_t start = 0;
-  uintptr_t end = 0;
+  uint64_t start = 0;
+  uint64_t end = 0;
   // Where the allocation this area belongs to begins: Windows' AllocationBase,
   // elsewhere `start` (POSIX kernels do not remember allocations).
-  uintptr_t allocation_base = 0;
+  uint64_t allocation_base = 0;
   uint32_t protection = kNone;  // Access bits
   bool shared = false;
   // The file, or a pseudo path such as "[heap]", exactly as the OS shows it.
@@ -42,19 +44,27 @@ struct AreasError {
 // exist is ESRCH; one we may not inspect is EPERM or EACCES (on Windows the
 // GetLastError() of OpenProcess: ERROR_INVALID_PARAMETER or
 // ERROR_ACCESS_DENIED).
-AreasError list_areas(uint32_t pid, uintptr_t start, uintptr_t end, std::vector<Area>* out);
+// The bounds are 64-bit on Linux, whose listing of another process goes past
+// this process's pointers when that one is 64-bit and this one is not;
+// elsewhere a process sees no further than its own pointers reach.
+#if defined(__linux__)
+using AreaBound = uint64_t;
+#else
+using AreaBound = uintptr_t;
+#endif
+AreasError list_areas(uint32_t pid, AreaBound start, AreaBound end, std::vector<Area>* out);
 
 #if defined(__linux__)
 // The areas in the text of a /proc/<pid>/maps file overlapping [start, end).
 // A pure function, so that tests can feed it lines no live process has.
-AreasError parse_proc_maps(std::string_view text, uintptr_t start, uintptr_t end,
+AreasError parse_proc_maps(std::string_view text, uint64_t start, uint64_t end,
                            std::vector<Area>* out);
 #endif
 
 // Keeps the areas, reported in address order, that overlap [start, end).
 class AreaFilter {
  public:
-  AreaFilter(uintptr_t start, uintptr_t end, std::vector<Area>* out)
+  AreaFilter(uint64_t start, uint64_t end, std::vector<Area>* out)
       : start_(start), end_(end), out_(out) {}
 
   // Whether areas after this one may still overlap the range.
@@ -65,8 +75,8 @@ class AreaFilter {
   }
 
  private:
-  uintptr_t start_;
-  uintptr_t end_;
+  uint64_t start_;
+  uint64_t end_;
   std::vector<Area>* out_;
 };
 

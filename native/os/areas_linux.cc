@@ -81,12 +81,11 @@ class Fields {
 };
 
 bool parse_line(std::string_view line, Area* area) {
-  constexpr uint64_t kMaxAddress = std::numeric_limits<uintptr_t>::max();
   uint64_t start, end, offset, major, minor, inode;
   bool read, write, exec, shared;
   Fields fields(line);
-  bool parsed = fields.hex(&start, kMaxAddress) && fields.literal('-') &&
-                fields.hex(&end, kMaxAddress) && fields.literal(' ') &&
+  bool parsed = fields.hex(&start, std::numeric_limits<uint64_t>::max()) && fields.literal('-') &&
+                fields.hex(&end, std::numeric_limits<uint64_t>::max()) && fields.literal(' ') &&
                 fields.either('r', '-', &read) && fields.either('w', '-', &write) &&
                 fields.either('x', '-', &exec) && fields.either('s', 'p', &shared) &&
                 fields.literal(' ') &&
@@ -95,8 +94,8 @@ bool parse_line(std::string_view line, Area* area) {
                 fields.hex(&minor, UINT32_MAX) && fields.literal(' ') &&
                 fields.decimal(&inode) && fields.path(&area->path);
   if (!parsed || start >= end) return false;
-  area->start = static_cast<uintptr_t>(start);
-  area->end = static_cast<uintptr_t>(end);
+  area->start = start;
+  area->end = end;
   area->allocation_base = area->start;
   area->protection = (read ? kRead : kNone) | (write ? kWrite : kNone) | (exec ? kExec : kNone);
   area->shared = shared;
@@ -108,7 +107,7 @@ bool parse_line(std::string_view line, Area* area) {
 
 }  // namespace
 
-AreasError parse_proc_maps(std::string_view text, uintptr_t start, uintptr_t end,
+AreasError parse_proc_maps(std::string_view text, uint64_t start, uint64_t end,
                            std::vector<Area>* out) {
   AreaFilter filter(start, end, out);
   while (!text.empty()) {
@@ -122,7 +121,7 @@ AreasError parse_proc_maps(std::string_view text, uintptr_t start, uintptr_t end
   return {};
 }
 
-AreasError list_areas(uint32_t pid, uintptr_t start, uintptr_t end, std::vector<Area>* out) {
+AreasError list_areas(uint32_t pid, uint64_t start, uint64_t end, std::vector<Area>* out) {
   std::string path = pid == 0 ? "/proc/self/maps" : "/proc/" + std::to_string(pid) + "/maps";
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -1,6 +1,7 @@
 // The OS layer on POSIX systems. Kernel-specific pieces are in linux.cc,
 // macos.cc and freebsd.cc behind posix.h.
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,6 +21,11 @@
 #ifndef MAP_NORESERVE
 #define MAP_NORESERVE 0
 #endif
+
+// File offsets reach mmap(2) as off_t: in a 32-bit process it must be the
+// 64-bit one (_FILE_OFFSET_BITS=64, as Node's common.gypi defines on Linux),
+// or offsets above 2 GiB would be cut.
+static_assert(sizeof(off_t) == 8, "build with -D_FILE_OFFSET_BITS=64: off_t must be 64 bits");
 
 namespace memmap::os {
 
@@ -56,6 +62,9 @@ int jit_flags(bool jit) {
 // Reserves size + alignment bytes and trims them so that an aligned block of
 // `size` bytes remains, reserved and inaccessible.
 Error reserve_aligned(size_t size, size_t alignment, uint8_t** out) {
+  // In a 32-bit process the sum can pass SIZE_MAX, and a wrapped sum would
+  // reserve too little and unmap pages that are not ours when trimming.
+  if (size > SIZE_MAX - alignment) return Error{ENOMEM, "mmap"};
   size_t padded = size + alignment;
   void* raw = mmap(nullptr, padded, PROT_NONE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
