@@ -1,6 +1,7 @@
 #include "call.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 
@@ -71,6 +72,65 @@ R Invoke(const Callable& callable, const uint64_t* slot) {
   static constexpr auto table = PositionalTable<R>(std::make_integer_sequence<unsigned, 16>{});
   return table[mask](callable.code, slot);
 }
+#elif defined(__arm__)
+// AAPCS with VFP arguments (armhf): doubles go to d0-d7, apart from the
+// integers. Integers fill 32-bit words, r0-r3 and then the stack, one word for
+// i32 and ptr and an even-aligned pair for i64 and u64 (a pair that no longer
+// fits r0-r3 goes to the stack and leaves the registers behind). The words are
+// laid out here, then passed as plain 32-bit arguments: the first four land in
+// r0-r3, the rest on the stack in order, which is where the callee looks.
+constexpr size_t kWords = 2 * kMaxArgs;  // six pairs; padding only ever follows a single word
+
+template <typename R>
+R Invoke(const Callable& callable, const uint64_t* slot) {
+  uint32_t words[kWords] = {};
+  double floats[kMaxArgs] = {};
+  size_t word_count = 0, float_count = 0;
+  for (size_t i = 0; i < callable.arg_count; ++i) {
+    switch (callable.args[i]) {
+      case kF64:
+        floats[float_count++] = BitsDouble(slot[i]);
+        break;
+      case kI64:
+      case kU64:
+        word_count += word_count % 2;
+        words[word_count++] = static_cast<uint32_t>(slot[i]);
+        words[word_count++] = static_cast<uint32_t>(slot[i] >> 32);
+        break;
+      default:
+        words[word_count++] = static_cast<uint32_t>(slot[i]);
+        break;
+    }
+  }
+  using Fn = R (*)(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
+                   uint32_t, uint32_t, uint32_t, uint32_t, double, double, double, double, double,
+                   double);
+  const uint32_t* w = words;
+  return reinterpret_cast<Fn>(callable.code)(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8],
+                                             w[9], w[10], w[11], floats[0], floats[1], floats[2],
+                                             floats[3], floats[4], floats[5]);
+}
+#elif defined(__i386__) || defined(_M_IX86)
+// cdecl on x86: every argument on the stack, in order, in 4-byte units with
+// no padding: one word for i32 and ptr, two for i64, u64 and f64.
+constexpr size_t kWords = 2 * kMaxArgs;
+
+template <typename R>
+R Invoke(const Callable& callable, const uint64_t* slot) {
+  uint32_t words[kWords] = {};
+  size_t word_count = 0;
+  for (size_t i = 0; i < callable.arg_count; ++i) {
+    words[word_count++] = static_cast<uint32_t>(slot[i]);
+    if (callable.args[i] == kI64 || callable.args[i] == kU64 || callable.args[i] == kF64) {
+      words[word_count++] = static_cast<uint32_t>(slot[i] >> 32);
+    }
+  }
+  using Fn = R(__cdecl*)(uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
+                         uint32_t, uint32_t, uint32_t, uint32_t, uint32_t);
+  const uint32_t* w = words;
+  return reinterpret_cast<Fn>(callable.code)(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8],
+                                             w[9], w[10], w[11]);
+}
 #else
 // System V x86-64 and AAPCS64 assign integer and floating-point arguments to
 // their own register sequences independently, so one signature with six of
@@ -100,6 +160,14 @@ const char* TypeName(Type type) {
   return kNames[type];
 }
 
+// The largest pointer as a double (exact: 2^32 - 1, or 2^53 - 1, which is all
+// a number can hold exactly, in a 64-bit process).
+constexpr double kMaxPointer =
+    sizeof(uintptr_t) < 8 ? static_cast<double>(UINTPTR_MAX) : 9007199254740991.0;
+constexpr const char* kPointerRange =
+    sizeof(uintptr_t) < 8 ? "an address within 32 bits (this is a 32-bit process)"
+                          : "a safe integer (or a bigint)";
+
 bool Fail(napi_env env, size_t index, Type type, const char* expected) {
   ThrowError(Napi::Env(env), "ERR_INVALID_ARG_TYPE",
              "argument " + std::to_string(index) + " (" + TypeName(type) + ") must be " +
@@ -119,9 +187,13 @@ bool Convert(napi_env env, napi_value value, Type type, size_t index, uint64_t* 
     if (std::trunc(number) != number) return Fail(env, index, type, "an integer number or a bigint");
     bool in_range = type == kI32   ? number >= -2147483648.0 && number <= 4294967295.0
                     : type == kI64 ? std::fabs(number) <= 9007199254740991.0
+                    : type == kPtr ? number >= 0 && number <= kMaxPointer
                                    : number >= 0 && number <= 9007199254740991.0;
     if (!in_range) {
-      return Fail(env, index, type, type == kI32 ? "within 32 bits" : "a safe integer (or a bigint)");
+      return Fail(env, index, type,
+                  type == kI32   ? "within 32 bits"
+                  : type == kPtr ? kPointerRange
+                                 : "a safe integer (or a bigint)");
     }
     *slot = type == kI32 ? static_cast<uint64_t>(static_cast<int64_t>(
                                static_cast<int32_t>(static_cast<int64_t>(number))))
@@ -140,7 +212,10 @@ bool Convert(napi_env env, napi_value value, Type type, size_t index, uint64_t* 
     status = napi_get_value_bigint_uint64(env, value, slot, &lossless);
   }
   if (status != napi_ok) return Fail(env, index, type, "an integer number or a bigint");
-  return lossless || Fail(env, index, type, "a bigint within 64 bits");
+  if (!lossless) return Fail(env, index, type, "a bigint within 64 bits");
+  // A pointer cut to its low bits would point somewhere else entirely.
+  if (type == kPtr && *slot > UINTPTR_MAX) return Fail(env, index, type, kPointerRange);
+  return true;
 }
 
 napi_value Call(napi_env env, napi_callback_info info) {
@@ -184,8 +259,10 @@ napi_value Call(napi_env env, napi_callback_info info) {
   switch (callable.returns) {
     case kI32: napi_create_int32(env, static_cast<int32_t>(value), &result); break;
     case kI64: napi_create_bigint_int64(env, static_cast<int64_t>(value), &result); break;
-    case kU64:
-    case kPtr: napi_create_bigint_uint64(env, value, &result); break;
+    case kU64: napi_create_bigint_uint64(env, value, &result); break;
+    // A 32-bit function returns a pointer in one register; the other half of
+    // the 64-bit result holds whatever was left in the next one.
+    case kPtr: napi_create_bigint_uint64(env, static_cast<uintptr_t>(value), &result); break;
     default: napi_get_undefined(env, &result); break;
   }
   return result;

@@ -1,7 +1,7 @@
 // Issue 4: executable memory, W^X by default, and calling generated code.
 import { describe, expect, it } from 'vitest';
 import { MmapOptions, UnsafeMmapFlags } from '../src';
-import { areaAt, isLinux } from './helpers';
+import { areaAt, is32Bit, isLinux } from './helpers';
 
 const P = MmapOptions.pageSize();
 
@@ -9,8 +9,10 @@ const u32le = (...words: number[]) => words.flatMap((w) => [w & 0xff, (w >>> 8) 
 
 // The same four functions for each calling convention:
 //   add(a: i64, b: i64) -> i64, sub(a, b) -> i64 (same length as add, to patch in place),
-//   addf(a: f64, b: f64) -> f64, mixed(a: i64, b: f64) -> f64 = a + b.
-const CODE: Record<string, { add: number[]; sub: number[]; addf: number[]; mixed: number[] } | undefined> = {
+//   addf(a: f64, b: f64) -> f64, mixed(a: i64, b: f64) -> f64 = a + b;
+// and, where an i32 argument does not take the register an i64 would (32-bit
+// conventions), add32(a: i32, b: i32) -> i32; elsewhere add serves.
+const CODE: Record<string, { add: number[]; sub: number[]; addf: number[]; mixed: number[]; add32?: number[] } | undefined> = {
   'sysv-x64': {
     add: [0x48, 0x89, 0xf8, 0x48, 0x01, 0xf0, 0xc3], // mov rax, rdi; add rax, rsi; ret
     sub: [0x48, 0x89, 0xf8, 0x48, 0x29, 0xf0, 0xc3], // mov rax, rdi; sub rax, rsi; ret
@@ -29,9 +31,36 @@ const CODE: Record<string, { add: number[]; sub: number[]; addf: number[]; mixed
     addf: u32le(0x1e612800, 0xd65f03c0), // fadd d0, d0, d1; ret
     mixed: u32le(0x9e620001, 0x1e612800, 0xd65f03c0), // scvtf d1, x0; fadd d0, d0, d1; ret
   },
+  // AAPCS with VFP arguments, ARM state: an i64 in a register pair (r0:r1, r2:r3), doubles in d0-d7.
+  armhf: {
+    add: u32le(0xe0900002, 0xe0a11003, 0xe12fff1e), // adds r0, r0, r2; adc r1, r1, r3; bx lr
+    sub: u32le(0xe0500002, 0xe0c11003, 0xe12fff1e), // subs r0, r0, r2; sbc r1, r1, r3; bx lr
+    addf: u32le(0xee300b01, 0xe12fff1e), // vadd.f64 d0, d0, d1; bx lr
+    // VFP converts 32-bit integers only: a's low word (r0), which holds the test's value.
+    mixed: u32le(0xee010a10, 0xeeb81bc1, 0xee300b01, 0xe12fff1e), // vmov s2, r0; vcvt.f64.s32 d1, s2; vadd.f64 d0, d0, d1; bx lr
+    add32: u32le(0xe0800001, 0xe12fff1e), // add r0, r0, r1; bx lr
+  },
+  // cdecl: every argument on the stack from [esp+4]; i64 results in edx:eax, doubles in st(0).
+  'cdecl-x86': {
+    add: [0x8b, 0x44, 0x24, 0x04, 0x8b, 0x54, 0x24, 0x08, 0x03, 0x44, 0x24, 0x0c, 0x13, 0x54, 0x24, 0x10, 0xc3], // mov eax, [esp+4]; mov edx, [esp+8]; add eax, [esp+12]; adc edx, [esp+16]; ret
+    sub: [0x8b, 0x44, 0x24, 0x04, 0x8b, 0x54, 0x24, 0x08, 0x2b, 0x44, 0x24, 0x0c, 0x1b, 0x54, 0x24, 0x10, 0xc3], // ... sub eax, [esp+12]; sbb edx, [esp+16]; ret
+    addf: [0xdd, 0x44, 0x24, 0x04, 0xdc, 0x44, 0x24, 0x0c, 0xc3], // fld qword [esp+4]; fadd qword [esp+12]; ret
+    mixed: [0xdf, 0x6c, 0x24, 0x04, 0xdc, 0x44, 0x24, 0x0c, 0xc3], // fild qword [esp+4]; fadd qword [esp+12]; ret
+    add32: [0x8b, 0x44, 0x24, 0x04, 0x03, 0x44, 0x24, 0x08, 0xc3], // mov eax, [esp+4]; add eax, [esp+8]; ret
+  },
 };
 const abi =
-  process.arch === 'arm64' ? 'aarch64' : process.arch === 'x64' ? (process.platform === 'win32' ? 'win-x64' : 'sysv-x64') : 'none';
+  process.arch === 'arm64'
+    ? 'aarch64'
+    : process.arch === 'x64'
+      ? process.platform === 'win32'
+        ? 'win-x64'
+        : 'sysv-x64'
+      : process.arch === 'arm'
+        ? 'armhf'
+        : process.arch === 'ia32'
+          ? 'cdecl-x86'
+          : 'none';
 const code = CODE[abi];
 const noCode = `no machine code in this test for ${process.platform}-${process.arch}`;
 
@@ -76,9 +105,14 @@ describe.skipIf(!code)(`generated code (${abi}${code ? '' : `: ${noCode}`})`, ()
   });
 
   it('i32 results are numbers, sign-extended from 32 bits', () => {
-    const add = compile(code!.add).asFunction(0, { args: ['i32', 'i32'], returns: 'i32' });
+    const add = compile(code!.add32 ?? code!.add).asFunction(0, { args: ['i32', 'i32'], returns: 'i32' });
     expect(add(2, 40)).toBe(42);
     expect(add(0x7fffffff, 1)).toBe(-0x80000000);
+  });
+
+  it('ptr results are the pointer alone (a 32-bit convention leaves another register in the upper half of a 64-bit result)', () => {
+    const add = compile(code!.add32 ?? code!.add).asFunction(0, { args: ['i32', 'i32'], returns: 'ptr' });
+    expect(add(2, 40)).toBe(42n);
   });
 
   it('once the handle is unmapped or consumed, the function throws instead of running', () => {
@@ -103,6 +137,12 @@ describe.skipIf(!code)(`generated code (${abi}${code ? '' : `: ${noCode}`})`, ()
     expect(() => add(2n ** 64n, 2)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
     const i32 = exec.asFunction(0, { args: ['i32', 'i32'], returns: 'i32' }) as unknown as (...args: unknown[]) => unknown;
     expect(() => i32(2 ** 33, 1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    if (is32Bit) {
+      // Not cut to its low 32 bits: that would point somewhere else entirely.
+      const ptr = exec.asFunction(0, { args: ['ptr', 'ptr'], returns: 'ptr' }) as unknown as (...args: unknown[]) => unknown;
+      expect(() => ptr(2n ** 32n, 1n)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+      expect(() => ptr(2 ** 32, 1)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE' }));
+    }
     exec.unmap();
   });
 });
