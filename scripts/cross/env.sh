@@ -48,18 +48,25 @@ export WINEDEBUG=-all
 # No Mono or Gecko install prompts, no debugger on a crash.
 export WINEDLLOVERRIDES="mscoree,mshtml=;winedbg.exe=d"
 
+# Debian's `wine` starts the 32-bit loader whenever wine32 is installed (and
+# that loader may itself run under qemu-i386, see wine32.sh); 64-bit programs
+# go straight to the 64-bit loader, which WINELOADER names to their children.
+WINE64=/usr/lib/wine/wine64
+wine64() { WINELOADER=$WINE64 "$WINE64" "$@"; }
+
 # node.exe under Wine cannot write to a unix pipe (EBADF at startup), so its
-# output goes through a file.
-win_node() { wine_node "$NODE_WIN" "$@"; }
-win_ia32_node() { wine_node "$NODE_WIN_IA32" "$@"; }
-wine_node() {
+# output goes through a file: through_file <command...>
+through_file() {
   local log rc=0
   log=$(mktemp)
-  wine "$@" >"$log" 2>&1 </dev/null || rc=$?
+  "$@" >"$log" 2>&1 </dev/null || rc=$?
   cat "$log"
   rm -f "$log"
   return $rc
 }
+wine_node() { through_file wine "$@"; }   # wine_node <node.exe> <args...>
+win_node() { through_file wine64 "$NODE_WIN" "$@"; }
+win_ia32_node() { wine_node "$NODE_WIN_IA32" "$@"; }
 
 # Child processes (vitest's forks) are aarch64 executables too; setup.sh
 # registers qemu with binfmt_misc so that the kernel runs them; their loader

@@ -89,9 +89,9 @@ done
 
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
   echo "setup: creating the Wine prefix"
-  wineboot -i >/dev/null 2>&1 || true
+  wine64 wineboot.exe -i >/dev/null 2>&1 || true
   # Wine 8 says Windows 7 by default, and Node refuses anything before 8.1.
-  winecfg -v win10 >/dev/null 2>&1
+  wine64 winecfg.exe -v win10 >/dev/null 2>&1
 fi
 system32=$WINEPREFIX/drive_c/windows/system32
 if [ ! -e "$system32/bcryptprimitives.dll" ]; then
