@@ -14,6 +14,8 @@ times=()
 for target in ${PREBUILD_TARGETS:-$ALL_TARGETS}; do
   start=$SECONDS
   bash scripts/cross/build.sh "$target"
+  # What it was built from, for the prepack check (scripts/check-prebuilds.js).
+  node scripts/cross/record-inputs.js "$target"
   times+=("$target $((SECONDS - start))s")
   [ -z "${PREBUILD_TIMES:-}" ] || printf '%s\t%s\n' "$target" "$((SECONDS - start))" >>"$PREBUILD_TIMES"
 done

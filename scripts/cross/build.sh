@@ -83,7 +83,8 @@ case $target in
     cflags=(-D_WIN32_WINNT=0x0A00)
     import_lib=$obj/libnode_api.a
     "$ZIG" dlltool -m arm64 -d "$NODE_API_HEADERS/def/node_api.def" -l "$import_lib"
-    link=(-shared -s "$import_lib" -ladvapi32)
+    # Zig's linker would leave an import library beside the DLL.
+    link=(-shared -s "$import_lib" -ladvapi32 -Wl,--out-implib,"$obj/memmap.lib")
     ;;
   darwin-x64|darwin-arm64)
     # Compiled and linked only: nothing here can run a Mach-O. napi_* are
