@@ -21,6 +21,10 @@ export const qemuCutsOffsets = emulator === 'qemu-user' && (process.arch === 'ar
 export const notUnderQemu32Offsets =
   "qemu-user 7.2 cuts a 32-bit guest's mmap offset to 32 bits (its target_mmap() takes an abi_ulong), although the guest's mmap2 call carries the right page offset (QEMU_STRACE shows 0x100001 for 4 GiB + 4 KiB)";
 export const notIn32Bit = 'a 32-bit process has 4 GiB of address space: sizes above it throw ERR_MMAP_INVALID_SIZE (test/address-width.test.ts)';
+/** qemu-user translates only the guest's own /proc/self/maps; a 32-bit guest's addresses sit at an offset in the host's view. */
+export const qemuShowsHostMaps = emulator === 'qemu-user' && is32Bit;
+export const notUnderQemu32Maps =
+  "qemu-user translates only the guest's own /proc/self/maps: another process's /proc/<pid>/maps is the host's view of qemu, where a 32-bit guest's addresses are offset by qemu's guest base";
 
 /** The sanitizers the suite runs under (scripts/sanitize.sh sets it), or undefined. */
 export const sanitizer = process.env.MEMMAP_TEST_SANITIZER;

@@ -13,6 +13,7 @@ import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MmapOptions } from '../src';
 import { emulator } from './helpers';
+import { is32Bit, notIn32Bit } from './helpers';
 
 const root = path.join(__dirname, '..');
 const P = MmapOptions.pageSize();
@@ -86,6 +87,7 @@ const SETUP: Record<string, Setup> = {
   'Sharing memory between processes #1': {
     after: (directory) => expect(fs.readFileSync(path.join(directory, 'hits.bin')).readBigInt64LE(0)).toBe(1n),
   },
+  'Reservations #1': { skip: is32Bit ? `it reserves 64 GiB, and ${notIn32Bit}` : undefined },
   'Generated code (JIT) #1': {
     skip: process.arch === 'x64' && !isWindows ? undefined : `its machine code is x86-64 System V, and this is ${process.platform}-${process.arch}`,
   },
