@@ -23,6 +23,10 @@ export const notUnderQemu32Offsets =
 export const notIn32Bit = 'a 32-bit process has 4 GiB of address space: sizes above it throw ERR_MMAP_INVALID_SIZE (test/address-width.test.ts)';
 /** qemu-user translates only the guest's own /proc/self/maps; a 32-bit guest's addresses sit at an offset in the host's view. */
 export const qemuShowsHostMaps = emulator === 'qemu-user' && is32Bit;
+/** qemu-user 7.2 reports a 32-bit guest's SIGBUS a page past the byte that faulted (SIGSEGV it reports right). */
+export const qemuMisplacesSigbus = emulator === 'qemu-user' && is32Bit;
+export const notUnderQemu32Sigbus =
+  "qemu-user 7.2 reports a 32-bit guest's SIGBUS one page past the faulting byte (si_addr 0x3f6b9010 for a read of a truncated file at 0x3f6b8010; its SIGSEGV addresses are right), so the fault guard cannot see that the fault is in the range it guards and the process dies";
 export const notUnderQemu32Maps =
   "qemu-user translates only the guest's own /proc/self/maps: another process's /proc/<pid>/maps is the host's view of qemu, where a 32-bit guest's addresses are offset by qemu's guest base";
 
