@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { formatPermissions, MemoryAreas } from '../src';
 
 export const isLinux = process.platform === 'linux';
 export const onlyLinux = 'needs /proc/self/maps and /proc/self/smaps (Linux only)';
@@ -30,6 +31,81 @@ export const notUnderQemu32Sigbus =
 export const notUnderQemu32Maps =
   "qemu-user translates only the guest's own /proc/self/maps: another process's /proc/<pid>/maps is the host's view of qemu, where a 32-bit guest's addresses are offset by qemu's guest base";
 
+export const isWindows = process.platform === 'win32';
+export const underWine = emulator === 'wine';
+
+/** One 0/1 per page, from QueryWorkingSetEx. */
+export interface WorkingSetPages {
+  /** In the working set: resident. */
+  valid: number[];
+  /** Locked into the working set (VirtualLock). */
+  locked: number[];
+  /** Backed by a large page. */
+  largePage: number[];
+}
+
+/**
+ * Windows' own accounting of this process's memory, through
+ * test/windows/memory-facts.c: the Windows counterpart of /proc/self/smaps.
+ */
+export interface WindowsMemoryFacts {
+  /** QueryWorkingSetEx of `count` pages from `address`. */
+  pages(address: bigint, count: number): WorkingSetPages;
+  /** VirtualQuery of the region holding `address` (state MEM_COMMIT 0x1000, MEM_RESERVE 0x2000, MEM_FREE 0x10000). */
+  region(address: bigint): { base: bigint; allocationBase: bigint; size: number; state: number; protect: number; type: number };
+  /** GetProcessMemoryInfo: commit charge (`privateUsage`) and working set, in bytes. */
+  counters(): { privateUsage: number; workingSet: number };
+  /** GetProcessHandleCount. */
+  handleCount(): number;
+  /** The regions of the whole address space that are not free (reserved or committed), and their bytes. */
+  addressSpace(): { regions: number; bytes: number };
+  /** Whether SeLockMemoryPrivilege, which large pages need, is enabled in the process token. */
+  lockedPrivilege(): boolean;
+  /** Writes where nothing is mapped: an access violation outside every memmap handle. Never returns. */
+  accessViolation(): never;
+}
+
+export const MEM_COMMIT = 0x1000;
+export const MEM_RESERVE = 0x2000;
+export const MEM_FREE = 0x10000;
+
+/**
+ * What Wine 8 does not model of Windows' accounting, each tried under Wine
+ * (the tests that need it skip with this as their reason).
+ */
+export const wineLacks = {
+  lockedBit: 'Wine 8 does not model the working set\'s Locked bit (QueryWorkingSetEx reports no page locked after VirtualLock)',
+  workingSetQuota: 'Wine 8 does not model the working-set quota (VirtualLock of 64 MiB succeeds)',
+  commitCharge: "Wine 8 does not model commit charge (GetProcessMemoryInfo's PrivateUsage does not move when 64 MiB are committed)",
+  prefetch: "Wine 8's PrefetchVirtualMemory brings no page into the working set",
+  pageOut: 'Wine 8 does not take pages out of the working set on VirtualUnlock of unlocked pages',
+  largePages: 'Wine 8 does not model large pages (VirtualAlloc refuses MEM_LARGE_PAGES with ERROR_INVALID_PARAMETER)',
+  handleCount: 'Wine 8 does not model handle counts (GetProcessHandleCount reports 0, also after CreateFile)',
+} as const;
+
+/** The module windowsFacts() loads, for a child process to load itself. */
+export const windowsFactsFile = path.join(__dirname, 'windows', 'build', process.arch, 'memory-facts.node');
+
+let windowsMemoryFacts: WindowsMemoryFacts | undefined;
+
+/**
+ * Windows' accounting of this process (Windows only). The module is built by
+ * test/windows/build.sh, which scripts/cross/run.sh runs before the Windows
+ * suite; under Wine the tests cannot run the Linux compiler themselves.
+ */
+export function windowsFacts(): WindowsMemoryFacts {
+  if (!isWindows) throw new Error('windowsFacts() reads Windows accounting: Windows only');
+  if (windowsMemoryFacts) return windowsMemoryFacts;
+  const file = windowsFactsFile;
+  if (!fs.existsSync(file)) {
+    throw new Error(`${file} is missing: build it with \`bash test/windows/build.sh\` (MinGW-w64; scripts/cross/run.sh does)`);
+  }
+  const module = { exports: {} as WindowsMemoryFacts };
+  process.dlopen(module, file);
+  windowsMemoryFacts = module.exports;
+  return windowsMemoryFacts;
+}
+
 /** The sanitizers the suite runs under (scripts/sanitize.sh sets it), or undefined. */
 export const sanitizer = process.env.MEMMAP_TEST_SANITIZER;
 /** Why a fault's exact offset is not checked under ASan. */
@@ -46,6 +122,19 @@ export function areaAt(address: bigint): { start: bigint; end: bigint; perms: st
     if (start <= address && address < end) return { start, end, perms: match[3], path: match[4] };
   }
   return null;
+}
+
+/**
+ * The permissions of the area containing `address` as the OS itself shows
+ * them (`r-xp` and the like), or null where nothing is mapped:
+ * /proc/self/maps on Linux; on Windows memmap's MemoryAreas, over
+ * VirtualQuery, which lists committed pages only. Undefined elsewhere.
+ */
+export function permissionsAt(address: bigint): string | null | undefined {
+  if (isLinux) return areaAt(address)?.perms ?? null;
+  if (process.platform !== 'win32') return undefined;
+  const area = MemoryAreas.query(address);
+  return area && formatPermissions(area);
 }
 
 /** The /proc/self/smaps fields of the area containing `address` (sizes in KiB, VmFlags as a list). */

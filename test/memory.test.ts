@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Advice, MmapFlags, MmapOptions, UnsafeMmapFlags } from '../src';
-import { areaAt, emulator, isLinux, kernelSeesUs, kibWithVmFlag, leavesMapCount, notUnderQemu, onlyLinux, rss, sanitizer, smapsAt } from './helpers';
+import { emulator, isLinux, isWindows, kernelSeesUs, kibWithVmFlag, leavesMapCount, notUnderQemu, onlyLinux, permissionsAt, rss, sanitizer, smapsAt, underWine, windowsFacts, wineLacks } from './helpers';
 import { is32Bit, notIn32Bit } from './helpers';
 
 const P = MmapOptions.pageSize();
@@ -17,8 +17,16 @@ function vmFlags(address: bigint): string[] {
 }
 
 const kernelOnly = isLinux ? notUnderQemu : onlyLinux;
+// Windows keeps these facts in the working set (QueryWorkingSetEx) and the
+// commit charge (GetProcessMemoryInfo).
+const accountingRead = kernelSeesUs || isWindows;
+const accounting = isWindows ? "Windows: the working set and commit charge" : kernelOnly;
+const noWindowsCounterpart = (name: string) =>
+  `skipped on Windows: it has no counterpart of ${name}, which memmap accepts there and ignores`;
+const windowsPages = (address: bigint, count: number) => windowsFacts().pages(address, count);
+const every = (count: number, bit: number) => Array<number>(count).fill(bit);
 
-describe.skipIf(!kernelSeesUs)(`flags in the kernel's accounting (${kernelOnly})`, () => {
+describe.skipIf(!accountingRead)(`flags in the kernel's accounting (${accounting})`, () => {
   const cases: [string, MmapFlags, string][] = [
     ['NO_RESERVE', MmapFlags.NO_RESERVE, 'nr'],
     ['NO_CORE_DUMP', MmapFlags.NO_CORE_DUMP, 'dd'],
@@ -30,6 +38,22 @@ describe.skipIf(!kernelSeesUs)(`flags in the kernel's accounting (${kernelOnly})
     ['STACK', MmapFlags.STACK, 'nh'],
   ];
   for (const [name, flag, vmFlag] of cases) {
+    if (isWindows && name === 'LOCKED') {
+      it.skipIf(underWine)(`LOCKED locks every page into the working set${underWine ? ` (skipped: ${wineLacks.lockedBit})` : ''}`, () => {
+        // 16 pages: within the default working-set quota VirtualLock allows.
+        const plain = new MmapOptions(16 * P).mapMut();
+        expect(windowsPages(plain.start, 16).locked).toEqual(every(16, 0));
+        plain.unmap();
+        const mapping = new MmapOptions(16 * P).withFlags(flag).mapMut();
+        expect(windowsPages(mapping.start, 16).locked).toEqual(every(16, 1));
+        mapping.unmap();
+      });
+      continue;
+    }
+    if (isWindows) {
+      it.skip(`${name} shows VmFlag ${vmFlag} (${noWindowsCounterpart(name)})`, () => {});
+      continue;
+    }
     it(`${name} shows VmFlag ${vmFlag}`, () => {
       const plain = new MmapOptions(MiB).mapMut();
       expect(vmFlags(plain.start)).not.toContain(vmFlag);
@@ -40,7 +64,19 @@ describe.skipIf(!kernelSeesUs)(`flags in the kernel's accounting (${kernelOnly})
     });
   }
 
-  it.skipIf(sanitizer)('POPULATE makes every page resident at once (not under the sanitizers, whose own read-write areas may merge with the mapping\'s in smaps)', () => {
+  const populateNote = isWindows
+    ? underWine ? ` (skipped: ${wineLacks.prefetch})` : ''
+    : " (not under the sanitizers, whose own read-write areas may merge with the mapping's in smaps)";
+  it.skipIf(sanitizer || (isWindows && underWine))(`POPULATE makes every page resident at once${populateNote}`, () => {
+    if (isWindows) {
+      const plain = new MmapOptions(16 * P).mapMut();
+      expect(windowsPages(plain.start, 16).valid).toEqual(every(16, 0));
+      plain.unmap();
+      const mapping = new MmapOptions(16 * P).withFlags(MmapFlags.POPULATE).mapMut();
+      expect(windowsPages(mapping.start, 16).valid).toEqual(every(16, 1));
+      mapping.unmap();
+      return;
+    }
     const plain = new MmapOptions(4 * MiB).mapMut();
     expect(smapsAt(plain.start)!.fields.Rss).toBe(0);
     plain.unmap();
@@ -58,7 +94,19 @@ describe.skipIf(!kernelSeesUs)(`flags in the kernel's accounting (${kernelOnly})
     }
   });
 
-  it('a step that fails after mmap (madvise) unmaps before throwing', () => {
+  const stepNote = isWindows ? ` (Windows: VirtualLock past the working-set quota${underWine ? `; skipped: ${wineLacks.workingSetQuota}; ${wineLacks.commitCharge}` : ''})` : '';
+  it.skipIf(isWindows && underWine)(`a step that fails after mmap (madvise) unmaps before throwing${stepNote}`, () => {
+    if (isWindows) {
+      // VirtualLock of more than the working-set quota (a few hundred KiB
+      // by default) fails once the pages are committed. A leaked mapping
+      // would keep its 64 MiB of commit charge.
+      const before = windowsFacts().counters().privateUsage;
+      expect(() => new MmapOptions(64 * MiB).withFlags(MmapFlags.LOCKED).mapMut()).toThrow(
+        expect.objectContaining({ code: 'ENOMEM', syscall: 'VirtualLock' }),
+      );
+      expect(windowsFacts().counters().privateUsage - before).toBeLessThan(16 * MiB);
+      return;
+    }
     // Locked pages cannot be dropped: MADV_DONTNEED fails with EINVAL. A
     // leaked mapping would stay locked, so count locked memory.
     const locked = kibWithVmFlag('lo');
@@ -80,7 +128,12 @@ describe('page sizes', () => {
   });
 });
 
-describe.skipIf(!kernelSeesUs)(`huge pages (${kernelOnly})`, () => {
+// Windows has large pages only committed, for a process holding
+// SeLockMemoryPrivilege: without it, mapping them is refused with EPERM.
+const windowsLargePages = isWindows && !underWine && windowsFacts().lockedPrivilege();
+const noLargePagesHere = underWine ? wineLacks.largePages : 'this process lacks SeLockMemoryPrivilege, which Windows large pages need';
+
+describe.skipIf(!accountingRead)(`huge pages (${accounting})`, () => {
   const control = '/proc/sys/vm/nr_hugepages';
   const hugeSize = 2 * MiB;
   const original = fs.existsSync(control) ? fs.readFileSync(control, 'utf8').trim() : null;
@@ -95,10 +148,18 @@ describe.skipIf(!kernelSeesUs)(`huge pages (${kernelOnly})`, () => {
     if (writable && original !== null) fs.writeFileSync(control, original);
   });
 
-  it('a huge-page mapping must be a whole number of huge pages, and splits only at huge pages', () => {
+  it.skipIf(isWindows && !windowsLargePages)(`a huge-page mapping must be a whole number of huge pages, and splits only at huge pages${isWindows && !windowsLargePages ? ` (skipped: ${noLargePagesHere})` : ''}`, () => {
     expect(() => new MmapOptions(MiB).withPageSize(hugeSize).mapMut()).toThrow(
       expect.objectContaining({ code: 'ERR_MMAP_INVALID_SIZE' }),
     );
+    if (isWindows) {
+      // Windows cannot reserve large pages: the rule shows on committed ones.
+      const mapping = new MmapOptions(2 * hugeSize).withPageSize(hugeSize).mapMut();
+      expect(() => mapping.splitOff(P)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_INVALID_OFFSET' }));
+      mapping.splitOff(hugeSize).unmap();
+      mapping.unmap();
+      return;
+    }
     // A reservation shows the rule without needing reserved huge pages.
     const reserved = new MmapOptions(2 * hugeSize).withPageSize(hugeSize).reserveNone();
     expect(() => reserved.splitOff(P)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_INVALID_OFFSET' }));
@@ -106,13 +167,39 @@ describe.skipIf(!kernelSeesUs)(`huge pages (${kernelOnly})`, () => {
     reserved.unmap();
   });
 
-  it('the base page size means ordinary pages, not the default huge page', () => {
+  it.skipIf(isWindows && underWine)(`the base page size means ordinary pages, not the default huge page${isWindows && underWine ? ` (skipped: ${wineLacks.largePages})` : ''}`, () => {
     const mapping = new MmapOptions(MiB).withPageSize(P).mapMut();
+    if (isWindows) {
+      mapping.bytes.fill(1);
+      const pages = windowsPages(mapping.start, MiB / P);
+      expect(pages.valid).toEqual(every(MiB / P, 1));
+      expect(pages.largePage).toEqual(every(MiB / P, 0));
+      mapping.unmap();
+      return;
+    }
     expect(smapsAt(mapping.start)!.fields.KernelPageSize).toBe(P / 1024);
     mapping.unmap();
   });
 
-  it.skipIf(!writable)(`2 MiB pages: ENOMEM with none reserved, then real huge pages (needs a writable ${control})`, () => {
+  const realHugePagesNote = isWindows
+    ? `Windows: EPERM without SeLockMemoryPrivilege${underWine ? `; skipped: ${wineLacks.largePages}` : ''}`
+    : `needs a writable ${control}`;
+  it.skipIf(isWindows ? underWine : !writable)(`2 MiB pages: ENOMEM with none reserved, then real huge pages (${realHugePagesNote})`, () => {
+    if (isWindows) {
+      if (!windowsLargePages) {
+        expect(() => new MmapOptions(hugeSize).withPageSize(hugeSize).mapMut()).toThrow(
+          expect.objectContaining({ code: 'EPERM' }),
+        );
+        return;
+      }
+      for (const options of [new MmapOptions(hugeSize).withPageSize(hugeSize), new MmapOptions(hugeSize).withFlags(MmapFlags.HUGE_PAGES)]) {
+        const mapping = options.mapMut();
+        mapping.bytes[hugeSize - 1] = 1;
+        expect(windowsPages(mapping.start, hugeSize / P).largePage).toEqual(every(hugeSize / P, 1));
+        mapping.unmap();
+      }
+      return;
+    }
     fs.writeFileSync(control, '0');
     expect(() => new MmapOptions(hugeSize).withPageSize(hugeSize).mapMut()).toThrow(
       expect.objectContaining({ code: 'ENOMEM' }),
@@ -135,7 +222,21 @@ describe.skipIf(!kernelSeesUs)(`huge pages (${kernelOnly})`, () => {
 });
 
 describe('operations on a live mapping', () => {
-  it.skipIf(!kernelSeesUs || sanitizer)(`lock, unlock and lockOnFault show in VmFlags (${kernelOnly}; not under ASan, which turns mlock and munlock into no-ops)`, () => {
+  const lockNote = isWindows
+    ? `Windows: the working set's Locked bit; no lock on fault there${underWine ? `; skipped: ${wineLacks.lockedBit}` : ''}`
+    : `${kernelOnly}; not under ASan, which turns mlock and munlock into no-ops`;
+  it.skipIf(isWindows ? underWine : !kernelSeesUs || sanitizer)(`lock, unlock and lockOnFault show in VmFlags (${lockNote})`, () => {
+    if (isWindows) {
+      const mapping = new MmapOptions(4 * P).mapMut();
+      mapping.lock(P, P);
+      expect(windowsPages(mapping.start, 4).locked).toEqual([0, 1, 0, 0]);
+      mapping.unlock(P, P);
+      expect(windowsPages(mapping.start, 4).locked).toEqual([0, 0, 0, 0]);
+      // Windows locks only pages that are there.
+      expect(() => mapping.lockOnFault()).toThrow(expect.objectContaining({ code: 'ERR_MMAP_UNSUPPORTED' }));
+      mapping.unmap();
+      return;
+    }
     const mapping = new MmapOptions(4 * P).mapMut();
     mapping.lock(P, P);
     expect(vmFlags(mapping.start + BigInt(P))).toContain('lo');
@@ -148,7 +249,22 @@ describe('operations on a live mapping', () => {
     mapping.unmap();
   });
 
-  it.skipIf(!kernelSeesUs)(`advice reaches the kernel (${kernelOnly})`, () => {
+  it.skipIf(!accountingRead)(`advice reaches the kernel (${accounting})`, () => {
+    if (isWindows) {
+      // dontNeed decommits and commits again: fresh pages, out of the
+      // working set. Windows keeps no access-pattern advice at all.
+      const mapping = new MmapOptions(4 * P).mapMut();
+      mapping.bytes.fill(7);
+      expect(windowsPages(mapping.start, 4).valid).toEqual(every(4, 1));
+      mapping.advise('dontNeed', P, 2 * P);
+      expect(windowsPages(mapping.start, 4).valid).toEqual([1, 0, 0, 1]);
+      for (const advice of ['random', 'sequential', 'hugePage', 'noHugePage', 'dontFork', 'dontDump', 'mergeable'] as Advice[]) {
+        expect(() => mapping.advise(advice), advice).toThrow(expect.objectContaining({ code: 'ERR_MMAP_UNSUPPORTED' }));
+      }
+      for (const advice of ['normal', 'willNeed', 'free', 'pageOut'] as Advice[]) mapping.advise(advice);
+      mapping.unmap();
+      return;
+    }
     const shown: [Advice, string, Advice][] = [
       ['random', 'rr', 'normal'],
       ['sequential', 'sr', 'normal'],
@@ -169,6 +285,17 @@ describe('operations on a live mapping', () => {
     mapping.unmap();
   });
 
+  it.skipIf(!isWindows || underWine)(`pageOut takes pages out of the working set and willNeed brings them back (Windows: QueryWorkingSetEx${underWine ? `; skipped: ${wineLacks.pageOut}, and ${wineLacks.prefetch}` : isWindows ? '' : '; Linux checks its advice in VmFlags above'})`, () => {
+    const mapping = new MmapOptions(4 * P).mapMut();
+    mapping.bytes.fill(7);
+    mapping.advise('pageOut');
+    expect(windowsPages(mapping.start, 4).valid).toEqual(every(4, 0));
+    mapping.advise('willNeed');
+    expect(windowsPages(mapping.start, 4).valid).toEqual(every(4, 1));
+    expect(mapping.bytes[3 * P]).toBe(7);
+    mapping.unmap();
+  });
+
   it('dontNeed on private anonymous memory reads back zeros', () => {
     const mapping = new MmapOptions(2 * P).mapMut();
     mapping.bytes.fill(7);
@@ -178,7 +305,7 @@ describe('operations on a live mapping', () => {
     mapping.unmap();
   });
 
-  it.skipIf(!kernelSeesUs)(`remove on shared anonymous memory frees it; the kernel refuses it on private memory (${kernelOnly})`, () => {
+  it.skipIf(!kernelSeesUs)(`remove on shared anonymous memory frees it; the kernel refuses it on private memory (${isWindows ? 'skipped on Windows: it has no MADV_REMOVE, and advise(\'remove\') throws ERR_MMAP_UNSUPPORTED, checked below' : kernelOnly})`, () => {
     const shared = new MmapOptions(P).withFlags(MmapFlags.SHARED).mapMut();
     shared.bytes[0] = 3;
     shared.advise('remove');
@@ -253,7 +380,7 @@ describe('sparse reservations', () => {
     expect(rest.start).toBe(pieces[15].end);
     const gone = pieces[3].start;
     pieces[3].unmap();
-    if (isLinux) expect(areaAt(gone)).toBeNull();
+    if (isLinux || isWindows) expect(permissionsAt(gone)).toBeNull();
     expect(pieces[2].bytes[0]).toBe(3);
     expect(pieces[4].bytes[0]).toBe(5);
     for (const piece of pieces) piece.unmap();
