@@ -24,6 +24,12 @@ export const notUnderQemu32Offsets =
 export const notIn32Bit = 'a 32-bit process has 4 GiB of address space: sizes above it throw ERR_MMAP_INVALID_SIZE (test/address-width.test.ts)';
 /** qemu-user translates only the guest's own /proc/self/maps; a 32-bit guest's addresses sit at an offset in the host's view. */
 export const qemuShowsHostMaps = emulator === 'qemu-user' && is32Bit;
+/** Whether a 32-bit guest runs under qemu-user, whose /proc/self/maps for it is an emulation over one host reservation of its 4 GiB. */
+export const underQemu32 = emulator === 'qemu-user' && is32Bit;
+export const notUnderQemu32NoAccess =
+  "qemu-user's /proc/self/maps leaves out a 32-bit guest's inaccessible (PROT_NONE) area where the host merged it into qemu's own PROT_NONE reservation of the guest's 4 GiB";
+export const notUnderQemu32MapCount =
+  "qemu-user's /proc/self/maps for a 32-bit guest splits and merges V8's own code (rwxp) and heap areas from one read to the next, so the count moves without memmap";
 /** qemu-user 7.2 reports a 32-bit guest's SIGBUS a page past the byte that faulted (SIGSEGV it reports right). */
 export const qemuMisplacesSigbus = emulator === 'qemu-user' && is32Bit;
 export const notUnderQemu32Sigbus =

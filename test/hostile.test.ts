@@ -15,6 +15,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { formatPermissions, MemoryAreas, MmapError, MmapFlags, MmapOptions, Protection, ShareMode, UnsafeMmapFlags } from '../src';
 import type { Finding, SweepLine, SweepOptions, SweepSummary } from './hostile-sweep';
 import { isLinux, isWindows, onlyLinux, underWine, wineLacks } from './helpers';
+import { emulator } from './helpers';
 
 const root = path.join(__dirname, '..');
 const sweepModule = path.join(__dirname, 'hostile-sweep.ts');
@@ -73,7 +74,8 @@ function runChild(transpiled: string, options: SweepOptions): ChildRun {
     cwd: root,
     encoding: 'utf8',
     maxBuffer: 1 << 28,
-    timeout: 120_000,
+    // Under an emulator one run of the sweep takes minutes (qemu-user, armv7: about 240 s).
+    timeout: emulator ? 480_000 : 120_000,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const calls = new Map<string, string>();
