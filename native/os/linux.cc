@@ -102,7 +102,9 @@ std::vector<size_t> page_sizes() {
   if (DIR* dir = opendir(kHugePagesDir)) {
     while (dirent* entry = readdir(dir)) {
       unsigned long long kib = 0;
-      if (sscanf(entry->d_name, "hugepages-%llukB", &kib) == 1) {
+      // A size a 32-bit process cannot map (16 GiB pages under an arm64
+      // kernel with 64 KiB pages) would wrap around to a small one.
+      if (sscanf(entry->d_name, "hugepages-%llukB", &kib) == 1 && kib <= SIZE_MAX / 1024) {
         sizes.push_back(static_cast<size_t>(kib) * 1024);
       }
     }
@@ -121,7 +123,8 @@ size_t default_huge_page_size() {
   while (fgets(line, sizeof line, file) && sscanf(line, "Hugepagesize: %llu kB", &kib) != 1) {
   }
   fclose(file);
-  return static_cast<size_t>(kib) * 1024;
+  // One that does not fit this process's size_t is none it can use.
+  return kib <= SIZE_MAX / 1024 ? static_cast<size_t>(kib) * 1024 : 0;
 }
 
 int64_t free_huge_pages(size_t size) {
