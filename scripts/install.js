@@ -41,7 +41,10 @@ function targetOf(message) {
   const fields = Object.fromEntries([...line.matchAll(/(\w+)=(\S+)/g)].map(([, key, value]) => [key, value]));
   if (!fields.platform || !fields.arch) return `this system (${line})`;
   const libc = fields.platform === 'linux' && fields.libc ? `-${fields.libc}` : '';
-  return `${fields.platform}-${fields.arch}${libc}${fields.armv ? ` armv${fields.armv}` : ''}`;
+  // node-gyp-build reports the running node's ARM version (armv=7 on armv7)
+  // even for another arch asked for with npm_config_arch: it only means something for arm.
+  const armv = fields.armv && (fields.arch === 'arm' || fields.arch === 'arm64') ? ` armv${fields.armv}` : '';
+  return `${fields.platform}-${fields.arch}${libc}${armv}`;
 }
 
 /** Whether an executable named `name` is on the PATH. */
