@@ -54,6 +54,9 @@ vitest_on() { # vitest_on <target> <how> <emulator or ""> <node runner...>
 
 stage setup bash scripts/cross/setup.sh test || exit 1
 stage build env PREBUILD_TIMES="$build_times" bash scripts/prebuild.sh || exit 1
+# The Windows legs read Windows' own memory accounting through a test-only
+# module (test/windows/), which the tests cannot compile from under Wine.
+stage test-programs bash test/windows/build.sh || exit 1
 stage typescript npx tsc -p tsconfig.json || exit 1
 for version in $NODE_X64_VERSIONS; do
   vitest_on linux-x64 "Node $version" "" "$(node_x64 "$version")"
