@@ -72,4 +72,6 @@ win_ia32_node() { wine_node "$NODE_WIN_IA32" "$@"; }
 # registers qemu with binfmt_misc so that the kernel runs them; their loader
 # and libraries come from the Debian cross packages (QEMU_LD_PREFIX).
 arm64_node() { QEMU_LD_PREFIX=/usr/aarch64-linux-gnu qemu-aarch64 "$NODE_ARM64" "$@"; }
-armv7_node() { QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf qemu-arm "$NODE_ARMV7" "$@"; }
+# Node 20.11, the newest armv7l build on npm, lacks util.styleText and
+# util.parseEnv (Node 20.12), which rolldown and vite import: the preload adds them.
+armv7_node() { QEMU_LD_PREFIX=/usr/arm-linux-gnueabihf qemu-arm "$NODE_ARMV7" --import "$ROOT/scripts/cross/node-20.11/register.mjs" "$@"; }

@@ -80,9 +80,9 @@ for version in $NODE_X64_VERSIONS; do
 done
 
 # vitest runs on each target's node, so its bundler's native bindings must be
-# there for win32-x64 and linux-arm64 too, at the versions installed.
+# there for win32-x64, linux-arm64 and linux-arm too, at the versions installed.
 version_of() { node -p "require('$ROOT/node_modules/$1/package.json').version"; }
-for platform in win32-x64-msvc linux-arm64-gnu; do
+for platform in win32-x64-msvc linux-arm64-gnu linux-arm-gnueabihf; do
   unpack "@rolldown/binding-$platform@$(version_of rolldown)" "$ROOT/node_modules/@rolldown/binding-$platform"
   unpack "lightningcss-$platform@$(version_of lightningcss)" "$ROOT/node_modules/lightningcss-$platform"
 done
