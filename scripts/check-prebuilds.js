@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // npm's prepack: refuses to pack unless prebuilds/ holds every target's
-// prebuild (scripts/cross/env.sh lists them), each built from the sources as
+// prebuild (scripts/cross/toolchain.sh lists them), each built from the sources as
 // they are now (prebuilds/inputs.sha256, which scripts/cross/record-inputs.js
 // writes at the end of `npm run prebuild`), and nothing else: a tarball
 // without a target's prebuild makes its users compile, and a stale one ships

@@ -36,7 +36,7 @@ function cleanEnv(overrides: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 // Packing happens where the prebuilds are built, never under an emulator.
-describe.skipIf(process.platform === 'win32' || emulator !== undefined)('check-prebuilds (npm prepack), on a copy of the inputs (needs bash for env.sh)', () => {
+describe.skipIf(process.platform === 'win32' || emulator !== undefined)('check-prebuilds (npm prepack), on a copy of the inputs (needs bash for toolchain.sh)', () => {
   let copyRoot: string;
   let targets: { target: string; file: string }[];
 

@@ -1,9 +1,10 @@
-# Sourced by the scripts in scripts/cross/: where things live, which versions,
-# and how to start node on each target. Every version can be overridden from
-# the environment.
+# Sourced by the scripts in scripts/cross/: where things live, which Node runs
+# each target's tests and how to start it; what the prebuilds are built with
+# comes from toolchain.sh. Every version can be overridden from the
+# environment.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 XPLAT=${XPLAT:-$ROOT/.xplat}          # scratch space, gitignored
-NODE_API_HEADERS_VERSION=${NODE_API_HEADERS_VERSION:-1.9.0}
+. "$ROOT/scripts/cross/toolchain.sh"
 # Node 24 does not start under Wine 8 (its VirtualAlloc2 refuses placeholder
 # reservations), so Windows is tested on Node 22.
 NODE_WIN_VERSION=${NODE_WIN_VERSION:-22.23.3}
@@ -12,28 +13,6 @@ NODE_ARM64_VERSION=${NODE_ARM64_VERSION:-22.23.3}
 NODE_ARMV7_VERSION=${NODE_ARMV7_VERSION:-20.11.0}
 NODE_WIN_IA32_VERSION=${NODE_WIN_IA32_VERSION:-22.23.2}
 NODE_X64_VERSIONS=${NODE_X64_VERSIONS:-"22.23.3 24.21.0"}
-
-# Zig's bundled clang, libc++ and macOS headers build the macOS prebuilds.
-# The npm package repacks ziglang.org's release tarball
-# zig-linux-x86_64-0.11.0.tar.xz (sha256 2d00e789...423047); its own npm
-# tarball is pinned by integrity, and setup.sh checks `zig version`.
-ZIG_VERSION=${ZIG_VERSION:-0.11.0}
-ZIG_NPM_INTEGRITY=${ZIG_NPM_INTEGRITY:-sha512-vSvmVIT07AXIGsxn5e/iLJnHjfF26q2v9X4Q27HAnHLKzlVNhNUdXbi+Odz4OZ0gHTQFz8/wJMy9p6vuvKMwRQ==}
-
-# The oldest glibc a linux prebuild may need: Node 20's own floor.
-GLIBC_FLOOR=2.28
-
-# Every target `npm run prebuild` builds (build.sh says how), and the file
-# each one is, as prebuildify --napi --tag-libc --tag-armv names it.
-ALL_TARGETS="linux-x64 linux-x64-musl linux-arm64 linux-arm64-musl linux-arm win32-x64 win32-ia32 win32-arm64 darwin-x64 darwin-arm64"
-prebuild_path() {
-  case $1 in
-    linux-arm) echo linux-arm/memmap.napi.armv7.glibc.node ;;
-    linux-*-musl) echo "${1%-musl}/memmap.napi.musl.node" ;;
-    linux-*) echo "$1/memmap.napi.glibc.node" ;;
-    *) echo "$1/memmap.napi.node" ;;
-  esac
-}
 
 NODE_API_HEADERS=$XPLAT/node-api-headers-$NODE_API_HEADERS_VERSION
 ZIG=$XPLAT/zig-linux-x64-$ZIG_VERSION/zig

@@ -11,14 +11,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 // Everything build.sh reads that decides what it makes: the sources and
-// binding.gyp (through gyp.js), the build script and its settings (env.sh:
-// toolchain versions, the glibc floor, file names), and the files it
+// binding.gyp (through gyp.js), the build script and its settings
+// (toolchain.sh: toolchain versions, the glibc floor, file names), and the files it
 // compiles or links in. A directory stands for every file under it.
 const INPUTS = [
   'native',
   'binding.gyp',
   'scripts/cross/build.sh',
-  'scripts/cross/env.sh',
+  'scripts/cross/toolchain.sh',
   'scripts/cross/gyp.js',
   'scripts/cross/glibc-floor.cc',
   'scripts/cross/glibc-floor.h',
@@ -47,11 +47,11 @@ function inputsHash(root) {
   return sha256(inputFiles(root).map((file) => `${file}\0${sha256(fs.readFileSync(path.join(root, file)))}\n`).join(''));
 }
 
-/** [{ target, file }] for every target `npm run prebuild` builds, file relative to prebuilds/, from env.sh. */
+/** [{ target, file }] for every target `npm run prebuild` builds, file relative to prebuilds/, from toolchain.sh. */
 function prebuildTargets(root) {
-  const child = spawnSync('bash', ['-c', '. scripts/cross/env.sh && for t in $ALL_TARGETS; do echo "$t $(prebuild_path "$t")"; done'],
+  const child = spawnSync('bash', ['-c', '. scripts/cross/toolchain.sh && for t in $ALL_TARGETS; do echo "$t $(prebuild_path "$t")"; done'],
     { cwd: root, encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`sourcing scripts/cross/env.sh failed (${child.error?.message ?? `exit ${child.status}`}): ${child.stderr}`);
+  if (child.status !== 0) throw new Error(`sourcing scripts/cross/toolchain.sh failed (${child.error?.message ?? `exit ${child.status}`}): ${child.stderr}`);
   return child.stdout.trim().split('\n').map((line) => {
     const [target, file] = line.split(' ');
     return { target, file };
