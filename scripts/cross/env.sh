@@ -45,7 +45,12 @@ through_file() {
 }
 wine_node() { through_file wine "$@"; }   # wine_node <node.exe> <args...>
 win_node() { through_file wine64 "$NODE_WIN" "$@"; }
-win_ia32_node() { wine_node "$NODE_WIN_IA32" "$@"; }
+# Why the win32-ia32 suite does not run by default: measured on this project's
+# CI machine (see scripts/cross/wine32.sh).
+WIN32_IA32_NOT_RUN="this CI machine's kernel refuses i386 executables, and under qemu-i386 Wine 8 crashes node.exe's V8 threads; WIN32_IA32_RUN=1 runs it where the kernel runs i386"
+# In its own 32-bit prefix, set up by wine32.sh (see there why it is not run
+# by default here).
+win_ia32_node() { bash "$ROOT/scripts/cross/wine32.sh" node "$@"; }
 
 # Child processes (vitest's forks) are aarch64 executables too; setup.sh
 # registers qemu with binfmt_misc so that the kernel runs them; their loader

@@ -4,7 +4,7 @@
 # on each one that can run here, against that prebuild only:
 #   linux-x64    Node 22 and 24, natively (Node 20 is `npm test`'s)
 #   win32-x64    node.exe 22 under Wine
-#   win32-ia32   node.exe 22 (x86) under 32-bit Wine
+#   win32-ia32   node.exe 22 (x86) under 32-bit Wine, only with WIN32_IA32_RUN=1
 #   linux-arm64  Node 22 under qemu-user
 #   linux-arm    Node 20 (armv7l) under qemu-user
 # then the packaging test (which also load-checks the musl build). The
@@ -63,6 +63,16 @@ for version in $NODE_X64_VERSIONS; do
 done
 vitest_on win32-x64 "Node $NODE_WIN_VERSION, Wine" wine win_node
 wineserver -w
+# 32-bit Wine, where the kernel runs i386 programs: set WIN32_IA32_RUN=1.
+if [ "${WIN32_IA32_RUN:-0}" = 1 ]; then
+  start=$SECONDS rc=0
+  echo "== win32-ia32"
+  bash scripts/cross/wine32.sh test || rc=$?
+  (( rc )) && status=1
+  printf '%s\t%s\t%s\t%s\t%s\n' win32-ia32 "Node $NODE_WIN_IA32_VERSION (x86), 32-bit Wine" "$results/win32-ia32.json" $((SECONDS - start)) $rc >>"$rows"
+else
+  printf '%s\t%s\t-\t-\t0\n' win32-ia32 "built, not run: $WIN32_IA32_NOT_RUN" >>"$rows"
+fi
 vitest_on linux-arm64 "Node $NODE_ARM64_VERSION, qemu" qemu-user arm64_node
 vitest_on linux-arm "Node $NODE_ARMV7_VERSION armv7l, qemu" qemu-user armv7_node
 stage package bash scripts/cross/package-test.sh

@@ -54,7 +54,8 @@ for (const [target, how, report, seconds, status] of rows) {
   const ok = status === '0' && (report === '-' || (counts !== null && counts.failed === 0 && counts.success));
   failed ||= !ok;
   const cell = (value) => (counts ? String(value) : '-');
-  table.push([target, how, cell(counts?.passed), cell(counts?.failed), cell(counts?.skipped), buildSeconds.get(target) ?? '-', seconds, ok ? 'ok' : 'FAILED']);
+  table.push([target, how, cell(counts?.passed), cell(counts?.failed), cell(counts?.skipped), buildSeconds.get(target) ?? '-', seconds,
+    !ok ? 'FAILED' : report === '-' && seconds === '-' ? 'built' : 'ok']);
 }
 const widths = table[0].map((_, column) => Math.max(...table.map((row) => row[column].length)));
 console.log('');
