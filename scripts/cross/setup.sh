@@ -3,8 +3,8 @@
 #   setup.sh build   toolchains (cross g++ and MinGW-w64 from Debian, Zig from
 #                    npm) and the Node-API headers
 #   setup.sh test    also node for win32-x64, win32-ia32, linux-arm64,
-#                    linux-arm and linux-x64 (22, 24), 32- and 64-bit Wine and
-#                    its prefix, qemu in binfmt_misc, musl (the musl load
+#                    linux-arm and linux-x64 (22, 24), Wine and its prefix
+#                    (32-bit Wine too with WIN32_IA32_RUN=1), qemu in binfmt_misc, musl (the musl load
 #                    check), and the emulated targets' native parts of the
 #                    test toolchain
 # Only the npm registry and Debian's repositories are used.
@@ -20,10 +20,11 @@ command -v aarch64-linux-gnu-g++ >/dev/null || packages+=(g++-aarch64-linux-gnu)
 command -v arm-linux-gnueabihf-g++ >/dev/null || packages+=(g++-arm-linux-gnueabihf)
 if [ "$what" = test ]; then
   command -v qemu-aarch64 >/dev/null || packages+=(qemu-user)
-  # `wine` provides /usr/bin/wine and wineboot; wine64 the 64-bit loader,
-  # wine32 (from Debian's i386 architecture) the 32-bit one.
+  # `wine` provides /usr/bin/wine and wineboot; wine64 the 64-bit loader;
+  # wine32 (from Debian's i386 architecture) the 32-bit one, only for the
+  # win32-ia32 run (WIN32_IA32_RUN=1, see run.sh).
   command -v wine >/dev/null || packages+=(wine wine64)
-  [ -e /usr/lib/wine/wine ] || packages+=(wine32:i386)
+  [ "${WIN32_IA32_RUN:-0}" != 1 ] || [ -e /usr/lib/wine/wine ] || packages+=(wine32:i386)
   command -v musl-gcc >/dev/null || packages+=(musl-tools)
 fi
 if (( ${#packages[@]} )); then
