@@ -13,6 +13,26 @@ export const emulator = process.env.MEMMAP_TEST_EMULATOR;
 /** Whether the kernel sees what we ask: qemu-user keeps madvise, MAP_STACK, MAP_POPULATE, mlock2 and MAP_HUGETLB to itself. */
 export const kernelSeesUs = isLinux && emulator !== 'qemu-user';
 export const notUnderQemu = 'qemu-user does not pass madvise, MAP_STACK, MAP_POPULATE, mlock2 or MAP_HUGETLB to the kernel';
+/** Whether the suite runs under qemu-user (any guest), which keeps some requests to itself: see the `qemuLacks` reasons. */
+export const underQemu = emulator === 'qemu-user';
+/**
+ * What qemu-user 7.2 does not pass to the kernel, per test, each seen as the
+ * test's failure under qemu-aarch64 (its /proc/self/smaps is the host's).
+ */
+export const qemuLacks = {
+  /** madvise() succeeds but reaches the kernel for none of these: the VmFlag does not show. */
+  madvise: (advice: string, vmFlag: string) =>
+    `qemu-user 7.2 does not pass madvise(${advice}) to the kernel: it returns 0 and no \`${vmFlag}\` VmFlag shows`,
+  mapStack: 'qemu-user 7.2 does not pass MAP_STACK to the kernel: no `nh` VmFlag',
+  mapPopulate: 'qemu-user 7.2 does not pass MAP_POPULATE to the kernel: Rss stays 0 until the pages are touched',
+  mapHugetlb: 'qemu-user 7.2 does not pass MAP_HUGETLB to the kernel: a mapping or reservation of 2 MiB pages fails with EINVAL from qemu',
+  mlock2: 'qemu-user 7.2 does not implement mlock2 (ENOSYS), so lockOnFault() throws ERR_MMAP_UNSUPPORTED (lock and unlock, mlock and munlock, do reach the kernel)',
+  madvRemove: 'qemu-user 7.2 does not pass madvise(MADV_REMOVE) to the kernel: it returns 0 and the shared page keeps its data',
+  mapsProtections:
+    "qemu-user 7.2's /proc/self/maps spreads PROT_EXEC to the next page: after makeExecNoFlush() a page the model holds r--p shows r-xp",
+  /** Not a lack: what qemu-user does pass, so the tests that need it run. */
+  passesDontNeed: 'qemu-user 7.2 passes madvise(MADV_DONTNEED) to the kernel for a guest with the host page size',
+};
 
 /** How many bits this process's pointers and size_t have: 32 on arm (armv7) and ia32. */
 export const addressBits = process.arch === 'arm' || process.arch === 'ia32' ? 32 : 64;
