@@ -54,6 +54,8 @@ export const notUnderQemu32MapCount =
 export const qemuMisplacesSigbus = emulator === 'qemu-user' && is32Bit;
 export const notUnderQemu32Sigbus =
   "qemu-user 7.2 reports a 32-bit guest's SIGBUS one page past the faulting byte (si_addr 0x3f6b9010 for a read of a truncated file at 0x3f6b8010; its SIGSEGV addresses are right), so the fault guard cannot see that the fault is in the range it guards and the process dies";
+export const notUnderQemu32Smaps =
+  "qemu-user 7.2's /proc/self/smaps is the host's own, untranslated: a 32-bit guest's mapping at 0x3a5c0000 (so listed in its /proc/self/maps) falls there in the host's ---p area 0x37d81000-0x3a5c1000, so the VmFlags and sizes read for it are another area's";
 export const notUnderQemu32Maps =
   "qemu-user translates only the guest's own /proc/self/maps: another process's /proc/<pid>/maps is the host's view of qemu, where a 32-bit guest's addresses are offset by qemu's guest base";
 

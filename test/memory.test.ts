@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Advice, MmapFlags, MmapOptions, UnsafeMmapFlags } from '../src';
 import { emulator, isLinux, isWindows, kernelSeesUs, kibWithVmFlag, leavesMapCount, notUnderQemu, onlyLinux, permissionsAt, rss, sanitizer, smapsAt, underWine, windowsFacts, wineLacks } from './helpers';
 import { is32Bit, notIn32Bit, notUnderQemu32MapCount, underQemu32 } from './helpers';
-import { qemuLacks, underQemu } from './helpers';
+import { notUnderQemu32Smaps, qemuLacks, underQemu } from './helpers';
 
 const P = MmapOptions.pageSize();
 const MiB = 2 ** 20;
@@ -22,11 +22,11 @@ const kernelOnly = isLinux ? notUnderQemu : onlyLinux;
 // commit charge (GetProcessMemoryInfo).
 const accountingRead = kernelSeesUs || isWindows;
 const accounting = isWindows ? "Windows: the working set and commit charge" : kernelOnly;
-// Under 64-bit qemu-user the kernel's accounting is read too, and each test
-// that needs what qemu keeps to itself says what (qemuLacks); the 32-bit
-// guest keeps the blanket skip, not yet checked test by test.
-const accountingReadHere = accountingRead || (underQemu && !underQemu32);
-const accountingHere = underQemu && !underQemu32 ? 'under qemu-user: per test, what it does not pass to the kernel' : accounting;
+// Under qemu-user the kernel's accounting is read too, and each test that
+// needs what qemu keeps to itself says what (qemuLacks); for a 32-bit guest
+// smaps cannot be read at all (notUnderQemu32Smaps).
+const accountingReadHere = accountingRead || underQemu;
+const accountingHere = underQemu ? 'under qemu-user: per test, what it does not pass to the kernel' : accounting;
 const noWindowsCounterpart = (name: string) =>
   `skipped on Windows: it has no counterpart of ${name}, which memmap accepts there and ignores`;
 const windowsPages = (address: bigint, count: number) => windowsFacts().pages(address, count);
@@ -61,8 +61,8 @@ describe.skipIf(!accountingReadHere)(`flags in the kernel's accounting (${accoun
       it.skip(`${name} shows VmFlag ${vmFlag} (${noWindowsCounterpart(name)})`, () => {});
       continue;
     }
-    const qemuSkip = underQemu && qemuReason !== undefined;
-    it.skipIf(qemuSkip)(`${name} shows VmFlag ${vmFlag}${qemuSkip ? ` (skipped: ${qemuReason})` : ''}`, () => {
+    const qemuSkip = underQemu && (qemuReason !== undefined || underQemu32);
+    it.skipIf(qemuSkip)(`${name} shows VmFlag ${vmFlag}${qemuSkip ? ` (skipped: ${qemuReason ?? notUnderQemu32Smaps})` : ''}`, () => {
       const plain = new MmapOptions(MiB).mapMut();
       expect(vmFlags(plain.start)).not.toContain(vmFlag);
       plain.unmap();
@@ -175,7 +175,7 @@ describe.skipIf(!accountingReadHere)(`huge pages (${accountingHere})`, () => {
     reserved.unmap();
   });
 
-  it.skipIf(isWindows && underWine)(`the base page size means ordinary pages, not the default huge page${isWindows && underWine ? ` (skipped: ${wineLacks.largePages})` : ''}`, () => {
+  it.skipIf((isWindows && underWine) || underQemu32)(`the base page size means ordinary pages, not the default huge page${isWindows && underWine ? ` (skipped: ${wineLacks.largePages})` : underQemu32 ? ` (skipped: ${notUnderQemu32Smaps})` : ''}`, () => {
     const mapping = new MmapOptions(MiB).withPageSize(P).mapMut();
     if (isWindows) {
       mapping.bytes.fill(1);
@@ -232,7 +232,7 @@ describe.skipIf(!accountingReadHere)(`huge pages (${accountingHere})`, () => {
 describe('operations on a live mapping', () => {
   const lockNote = isWindows
     ? `Windows: the working set's Locked bit; no lock on fault there${underWine ? `; skipped: ${wineLacks.lockedBit}` : ''}`
-    : `${underQemu && !underQemu32 ? `skipped: ${qemuLacks.mlock2}` : kernelOnly}; not under ASan, which turns mlock and munlock into no-ops`;
+    : `${underQemu32 ? `skipped: ${notUnderQemu32Smaps}` : underQemu ? `skipped: ${qemuLacks.mlock2}` : kernelOnly}; not under ASan, which turns mlock and munlock into no-ops`;
   it.skipIf(isWindows ? underWine : !kernelSeesUs || sanitizer)(`lock, unlock and lockOnFault show in VmFlags (${lockNote})`, () => {
     if (isWindows) {
       const mapping = new MmapOptions(4 * P).mapMut();
@@ -257,7 +257,7 @@ describe('operations on a live mapping', () => {
     mapping.unmap();
   });
 
-  const adviceNote = underQemu && !underQemu32 ? `skipped: ${qemuLacks.madvise('MADV_RANDOM, MADV_SEQUENTIAL, MADV_HUGEPAGE and the rest', 'rr')}` : accounting;
+  const adviceNote = underQemu ? `skipped: ${qemuLacks.madvise('MADV_RANDOM, MADV_SEQUENTIAL, MADV_HUGEPAGE and the rest', 'rr')}` : accounting;
   it.skipIf(!accountingRead)(`advice reaches the kernel (${adviceNote})`, () => {
     if (isWindows) {
       // dontNeed decommits and commits again: fresh pages, out of the
@@ -314,7 +314,7 @@ describe('operations on a live mapping', () => {
     mapping.unmap();
   });
 
-  it.skipIf(!kernelSeesUs)(`remove on shared anonymous memory frees it; the kernel refuses it on private memory (${isWindows ? 'skipped on Windows: it has no MADV_REMOVE, and advise(\'remove\') throws ERR_MMAP_UNSUPPORTED, checked below' : underQemu && !underQemu32 ? `skipped: ${qemuLacks.madvRemove}` : kernelOnly})`, () => {
+  it.skipIf(!kernelSeesUs)(`remove on shared anonymous memory frees it; the kernel refuses it on private memory (${isWindows ? 'skipped on Windows: it has no MADV_REMOVE, and advise(\'remove\') throws ERR_MMAP_UNSUPPORTED, checked below' : underQemu ? `skipped: ${qemuLacks.madvRemove}` : kernelOnly})`, () => {
     const shared = new MmapOptions(P).withFlags(MmapFlags.SHARED).mapMut();
     shared.bytes[0] = 3;
     shared.advise('remove');
