@@ -8,8 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Mmap, MmapOptions, UnsafeMmapFlags } from '../src';
-import { collectUntil, isLinux, notUnderQemu, onlyLinux, sanitizer } from './helpers';
-import { notUnderQemu32Sigbus, qemuMisplacesSigbus, underQemu32 } from './helpers';
+import { collectUntil, isLinux, onlyLinux, sanitizer } from './helpers';
+import { notUnderQemu32MapLimit, notUnderQemu32Sigbus, qemuMisplacesSigbus, underQemu32 } from './helpers';
 
 const P = MmapOptions.pageSize();
 const G = MmapOptions.allocationGranularity();
@@ -231,7 +231,7 @@ describe('a release the kernel refuses', () => {
   // area than the kernel allows: munmap fails with ENOMEM.
   const noMapCountLimit = process.platform === 'win32'
     ? 'skipped on Windows: it has no limit like vm.max_map_count, and memmap releases a middle piece by decommitting it, which needs no new area'
-    : !isLinux ? onlyLinux : underQemu32 ? `skipped under qemu-user for a 32-bit guest: not yet run there (${notUnderQemu})` : 'Linux: vm.max_map_count';
+    : !isLinux ? onlyLinux : underQemu32 ? `Linux: vm.max_map_count; skipped: ${notUnderQemu32MapLimit}` : 'Linux: vm.max_map_count';
   it.skipIf(!isLinux || underQemu32 || sanitizer)(`unmap() and makeNone() throw ENOMEM and the handle stays usable (${noMapCountLimit}; not under the sanitizers, whose runtime must map memory itself at the limit)`, () => {
     // Every path the check takes runs once before the limit is reached, and
     // V8 optimizes nothing (its compiler threads would need memory at the
