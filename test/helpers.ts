@@ -8,8 +8,8 @@ import { formatPermissions, MemoryAreas } from '../src';
 export const isLinux = process.platform === 'linux';
 export const onlyLinux = 'needs /proc/self/maps and /proc/self/smaps (Linux only)';
 
-/** The emulator running the suite, as scripts/cross/run.sh says: 'wine', 'qemu-user' or undefined. */
-export const emulator = process.env.MEMMAP_TEST_EMULATOR;
+/** The emulator running the suite, as scripts/cross/run.sh says: 'wine', 'qemu-user' or undefined (also when set empty, as for a native target). */
+export const emulator = process.env.MEMMAP_TEST_EMULATOR || undefined;
 /** Whether the kernel sees what we ask: qemu-user keeps madvise, MAP_STACK, MAP_POPULATE, mlock2 and MAP_HUGETLB to itself. */
 export const kernelSeesUs = isLinux && emulator !== 'qemu-user';
 export const notUnderQemu = 'qemu-user does not pass madvise, MAP_STACK, MAP_POPULATE, mlock2 or MAP_HUGETLB to the kernel';

@@ -36,7 +36,9 @@ function cleanEnv(overrides: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 // Packing happens where the prebuilds are built, never under an emulator.
-describe.skipIf(process.platform === 'win32' || emulator !== undefined)('check-prebuilds (npm prepack), on a copy of the inputs (needs bash for toolchain.sh)', () => {
+const noPacking = process.platform === 'win32' ? 'skipped on Windows: needs bash for toolchain.sh'
+  : emulator ? `skipped under ${emulator}: packing happens where the prebuilds are built` : 'needs bash for toolchain.sh';
+describe.skipIf(process.platform === 'win32' || emulator !== undefined)(`check-prebuilds (npm prepack), on a copy of the inputs (${noPacking})`, () => {
   let copyRoot: string;
   let targets: { target: string; file: string }[];
 

@@ -47,7 +47,7 @@ wine_node() { through_file wine "$@"; }   # wine_node <node.exe> <args...>
 win_node() { through_file wine64 "$NODE_WIN" "$@"; }
 # Why the win32-ia32 suite does not run by default: measured on this project's
 # CI machine (see scripts/cross/wine32.sh).
-WIN32_IA32_NOT_RUN="this CI machine's kernel refuses i386 executables, and under qemu-i386 Wine 8 crashes node.exe's V8 threads; WIN32_IA32_RUN=1 runs it where the kernel runs i386"
+WIN32_IA32_NOT_RUN="the kernel here refuses i386 executables; under qemu-i386, Wine 8 crashes node.exe's V8 threads"
 # In its own 32-bit prefix, set up by wine32.sh (see there why it is not run
 # by default here).
 win_ia32_node() { bash "$ROOT/scripts/cross/wine32.sh" node "$@"; }

@@ -95,7 +95,7 @@ armv7_node "$smoke"
 if [ "${WIN32_IA32_RUN:-0}" = 1 ]; then
   win_ia32_node "$smoke"
 else
-  echo "win32-ia32: smoke test not run ($WIN32_IA32_NOT_RUN)"
+  echo "win32-ia32: smoke test not run ($WIN32_IA32_NOT_RUN; WIN32_IA32_RUN=1 runs it where the kernel runs i386)"
 fi
 unset PREBUILDS_ONLY
 
