@@ -263,11 +263,13 @@ describe('a release the kernel refuses', () => {
     // "Zone Allocation failed"; or Node's out-of-memory handler, printing its
     // backtrace, itself throws std::bad_alloc before it can say so; or V8's
     // collector finds no memory for its marking worklist and faults (SIGSEGV;
-    // each seen in core dumps, a few runs in a hundred). Such a run says
+    // each seen in core dumps, a few runs in a hundred); or, under qemu-user,
+    // the emulator's own allocation fails and it aborts. Such a run says
     // nothing about memmap and is tried again; a fault of memmap's own would
     // end every run. Every run that gets as far as memmap is checked in full.
     const runtimeOutOfMemory = (run: ReturnType<typeof runChild>) =>
-      /Zone Allocation failed|^terminate called after throwing an instance of 'std::bad_alloc'/m.test(run.stderr) || run.signal === 'SIGSEGV';
+      /Zone Allocation failed|^terminate called after throwing an instance of 'std::bad_alloc'|^\*\*\*MEMORY-ERROR\*\*\*: qemu-/m.test(run.stderr)
+      || run.signal === 'SIGSEGV';
     let child = runChild(script, ['--no-opt', '--no-maglev']);
     for (let attempt = 1; attempt < 8 && runtimeOutOfMemory(child); attempt++) {
       child = runChild(script, ['--no-opt', '--no-maglev']);
