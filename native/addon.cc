@@ -12,6 +12,7 @@
 #include "mapping.h"
 #include "os/os.h"
 #include "region.h"
+#include "shared_memory.h"
 
 namespace memmap {
 
@@ -92,7 +93,15 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
       !ExactSizeArg(info, 7, "alignment", &request.alignment)) {
     return Napi::Value();
   }
-  int fd = info[2].As<Napi::Number>().Int32Value();
+  // info[2]: a file descriptor (-1 for none) or a SharedMemory.
+  int fd = -1;
+  if (info[2].IsObject()) {
+    NativeSharedMemory* shared_memory = NativeSharedMemory::From(info[2]);
+    if (!shared_memory || !shared_memory->Open(env, &request.file)) return Napi::Value();
+    request.shared_memory = true;
+  } else {
+    fd = info[2].As<Napi::Number>().Int32Value();
+  }
   request.offset = static_cast<uint64_t>(info[3].As<Napi::Number>().Int64Value());
   request.access = info[4].As<Napi::Number>().Uint32Value();
   request.flags = info[5].As<Napi::Number>().Uint32Value();
@@ -122,6 +131,8 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     std::string detail = DescribeSize(request.size);
     if (fd >= 0) {
       detail += " of file descriptor " + std::to_string(fd) + " at offset " + std::to_string(request.offset);
+    } else if (request.shared_memory) {
+      detail += " of shared memory at offset " + std::to_string(request.offset);
     }
     if (request.address) detail += " at " + Hex(request.address);
     if (request.reserve) detail += " (reserve)";
@@ -132,7 +143,7 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
     return ThrowAddressZero(env);
   }
   auto region = std::make_shared<Region>(addon, std::move(mapping), request.access,
-                                         request.reserve, fd < 0);
+                                         request.reserve, fd < 0 && !request.shared_memory);
   region->Account(env);
   return NativeMapping::New(env, std::move(region));
 }
@@ -240,6 +251,7 @@ void Teardown(void* data) {
 void DeleteAddon(Napi::Env, Addon* addon) {
   addon->make_error.Reset();
   addon->mapping_class.Reset();
+  addon->shared_memory_class.Reset();
   if (addon->sentinel) napi_delete_reference(addon->env, addon->sentinel);
   addon->sentinel = nullptr;
   // Views whose finalizers have not run still own regions, and regions
@@ -274,6 +286,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   });
   RegisterAreas(env, exports);
   RegisterAccessors(env, exports);
+  RegisterSharing(env, exports);
+  RegisterSharedMemory(env, exports);
   return exports;
 }
 

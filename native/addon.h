@@ -25,6 +25,7 @@ struct Addon {
   napi_env env;
   Napi::FunctionReference make_error;  // (code, message, details) => MmapError
   Napi::FunctionReference mapping_class;
+  Napi::FunctionReference shared_memory_class;
   // The regions of this environment (an intrusive list through
   // Region::next_/prev_), released when it is torn down.
   Region* regions = nullptr;

@@ -101,6 +101,15 @@ Napi::Value ThrowBusy(Napi::Env env) {
                     "or merging");
 }
 
+// The pages are held by a handle of another thread (share()) or a
+// SharedArrayBuffer (sharedBuffer()), which must go on seeing them as they are.
+Napi::Value ThrowShared(Napi::Env env, const char* what) {
+  return ThrowError(env, "ERR_MMAP_SHARED",
+                    std::string("cannot ") + what +
+                        " while the pages are shared: a handle made by fromShared() (in any "
+                        "thread) or a SharedArrayBuffer from sharedBuffer() still holds them");
+}
+
 Napi::Value Done(Napi::Env env, const os::Error& error) {
   return error ? ThrowOsError(env, error) : env.Undefined();
 }
@@ -128,6 +137,11 @@ Napi::Function NativeMapping::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeMapping::Split>("split"),
           InstanceMethod<&NativeMapping::Absorb>("absorb"),
           InstanceMethod<&NativeMapping::Function>("function"),
+          InstanceMethod<&NativeMapping::Share>("share"),
+          InstanceMethod<&NativeMapping::SharedBuffer>("sharedBuffer"),
+          InstanceMethod<&NativeMapping::Wait>("wait"),
+          InstanceMethod<&NativeMapping::WaitAsync>("waitAsync"),
+          InstanceMethod<&NativeMapping::Notify>("notify"),
       });
 }
 
@@ -203,6 +217,7 @@ Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
 Napi::Value NativeMapping::IntoRaw(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
+  if (!region->Unshare()) return ThrowShared(info.Env(), "give up the pages");
   // Raw pages may be adopted and unmapped by anyone: none may still be
   // reachable through a buffer that moved out of our reach.
   if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
@@ -214,6 +229,7 @@ Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  if (!region->Unshare()) return ThrowShared(info.Env(), "change the protection");
   // Views go first: nothing handed out may see the pages change protection,
   // even if mprotect fails halfway through.
   if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
@@ -231,6 +247,7 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  if (!region->Unshare()) return ThrowShared(info.Env(), "commit");
   os::Error error = os::commit(region->allocation(), region->address(), region->size(), access);
   if (error) return ThrowOsError(info.Env(), error, DescribeSize(region->size()) + " (commit)");
   region->DetachViews(info.Env());
@@ -303,6 +320,7 @@ Napi::Value NativeMapping::Split(const Napi::CallbackInfo& info) {
   }
   bool keep_low = info[1].As<Napi::Boolean>().Value();
   if (region->pinned()) return ThrowBusy(info.Env());
+  if (!region->Unshare()) return ThrowShared(info.Env(), "split");
   if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
   region->Consume();
   return New(info.Env(), region->Split(at, keep_low));
@@ -315,6 +333,7 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   Region* next = other->Live(info.Env());
   if (!next) return Napi::Value();
   if (region->pinned() || next->pinned()) return ThrowBusy(info.Env());
+  if (!region->Unshare() || !next->Unshare()) return ThrowShared(info.Env(), "merge");
   if (!os::mergeable(region->allocation(), next->allocation())) {
     return ThrowError(info.Env(), "ERR_MMAP_BACKING_MISMATCH",
                       "the handles are pieces of different allocations, which this "

@@ -40,6 +40,12 @@ class NativeMapping : public Napi::ObjectWrap<NativeMapping> {
   Napi::Value Split(const Napi::CallbackInfo& info);
   Napi::Value Absorb(const Napi::CallbackInfo& info);
   Napi::Value Function(const Napi::CallbackInfo& info);
+  // sharing.cc
+  Napi::Value Share(const Napi::CallbackInfo& info);
+  Napi::Value SharedBuffer(const Napi::CallbackInfo& info);
+  Napi::Value Wait(const Napi::CallbackInfo& info);
+  Napi::Value WaitAsync(const Napi::CallbackInfo& info);
+  Napi::Value Notify(const Napi::CallbackInfo& info);
 
   // The region, or null with ERR_MMAP_CLOSED thrown.
   Region* Live(Napi::Env env);

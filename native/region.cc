@@ -74,6 +74,22 @@ Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved
   addon_->regions = this;
 }
 
+Region::Region(Addon* addon, std::shared_ptr<SharedPages> pages)
+    : addon_(addon),
+      address_(pages->address()),
+      size_(pages->size()),
+      allocation_(pages->allocation()),
+      shared_(std::move(pages)),
+      owner_(nullptr),
+      access_(shared_->description().access),
+      reserved_(shared_->reserved()),
+      // The thread that mapped anonymous pages accounts for them.
+      anonymous_(false) {
+  next_ = addon_->regions;
+  if (next_) next_->prev_ = this;
+  addon_->regions = this;
+}
+
 Region::~Region() {
   if (state_ != State::kReleased) ReleaseOrRetryLater();
   (prev_ ? prev_->next_ : addon_->regions) = next_;
@@ -95,6 +111,11 @@ os::Error Region::Release() {
     // Deliberately leaked, owner entry and all: a buffer in another thread
     // may still read these pages, and nothing may ever map over them.
     new os::AllocationRef(std::move(allocation_));
+    if (shared_) new std::shared_ptr<SharedPages>(std::move(shared_));
+  } else if (shared_) {
+    // One holder less; the last one unmaps.
+    allocation_.reset();
+    shared_.reset();
   } else {
     if (release_on_end_) {
       os::Error error = os::unmap(allocation_, address_, size_);
@@ -243,6 +264,21 @@ void Region::ReleaseIfIdle() {
 void Region::Unpin() {
   --pins_;
   ReleaseIfIdle();
+}
+
+uint64_t Region::Share(const HandleDescription& description) {
+  if (!shared_) {
+    shared_ = std::make_shared<SharedPages>(os::Mapping{address_, size_, allocation_}, owner_,
+                                            description, reserved_);
+    owner_ = nullptr;
+    SharedPages::Publish(shared_);
+  }
+  return shared_->id();
+}
+
+bool Region::Unshare() {
+  if (!shared_) return true;
+  return SharedPages::TakeBack(shared_, &owner_);
 }
 
 std::shared_ptr<Region> Region::Split(size_t at, bool keep_low) {

@@ -20,6 +20,7 @@
 
 #include "os/fault.h"
 #include "os/os.h"
+#include "sharing.h"
 
 namespace memmap {
 
@@ -30,6 +31,8 @@ class Region : public std::enable_shared_from_this<Region> {
   enum class State { kLive, kEnded, kReleased };
 
   Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved, bool anonymous);
+  // A handle of this thread over pages that another thread shared.
+  Region(Addon* addon, std::shared_ptr<SharedPages> pages);
   ~Region();
   Region(const Region&) = delete;
   Region& operator=(const Region&) = delete;
@@ -37,6 +40,8 @@ class Region : public std::enable_shared_from_this<Region> {
   uint8_t* address() const { return address_; }
   size_t size() const { return size_; }
   bool live() const { return state_ == State::kLive; }
+  uint32_t access() const { return access_; }
+  bool reserved() const { return reserved_; }
   // Bumped whenever the handle over this region is consumed (it ends, is
   // reprotected, split or merged), so that whatever was made from an older
   // generation (asFunction, spans, a handle's accessors) knows it is gone.
@@ -54,6 +59,16 @@ class Region : public std::enable_shared_from_this<Region> {
   void Consume() { ++generation_; }
   // Whether async work is running on the pages.
   bool pinned() const { return pins_ > 0; }
+
+  // Shares the pages with other threads (sharing.h); `description` is what
+  // fromShared() will make of them. Returns the id a token names them by.
+  uint64_t Share(const HandleDescription& description);
+  // The shared pages, or null while this region owns its pages alone.
+  const std::shared_ptr<SharedPages>& shared() const { return shared_; }
+  // Owns the pages alone again, withdrawing the token, unless another holder
+  // remains: then false, and whatever would change the pages for everyone
+  // (reprotecting, splitting, merging, giving them up) must be refused.
+  bool Unshare();
 
   // Ends the region and unmaps its pages, now or after the last pin or
   // unaccounted view. An immediate unmap that fails returns its error and
@@ -104,6 +119,9 @@ class Region : public std::enable_shared_from_this<Region> {
   uint8_t* address_;
   size_t size_;
   os::AllocationRef allocation_;
+  // Set once the pages are shared: they are unmapped when the last holder
+  // of it goes, and the registry entry is its (owner_ is then null).
+  std::shared_ptr<SharedPages> shared_;
   os::RangeOwner* owner_;  // this region's entry in the registry of live ranges
   uint32_t access_;
   bool reserved_;

@@ -13,7 +13,8 @@ export interface MapRequest {
   address: bigint;
   fixed: boolean;
   alignment: number;
-  fd: number;
+  /** A file descriptor (-1: none), or the SharedMemory to map. */
+  fd: number | import('./shared').NativeSharedMemory;
   offset: number;
   access: number;
   flags: number;
@@ -41,13 +42,26 @@ export interface NativeMapping {
   split(at: number, keepLow: boolean): NativeMapping;
   absorb(other: NativeMapping): void;
   function(offset: number, signature: { args: number[]; returns: number; jit: boolean }, generation: number): (...args: unknown[]) => unknown;
+  /** Shares the pages with other threads (native/sharing.h); returns a token's id. */
+  share(...description: SharedDescription): number;
+  sharedBuffer(...description: SharedDescription): SharedArrayBuffer;
+  /** timeoutMs < 0: forever. */
+  wait(offset: number, expected: number, timeoutMs: number): WaitResult;
+  waitAsync(offset: number, expected: number, timeoutMs: number): Promise<WaitResult>;
+  notify(offset: number, count: number): number;
 }
+
+/** What `Atomics.wait` answers, and so do wait() and waitAsync(). */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+
+/** What fromShared() makes of shared pages: the kind of handle (an index into the list in handles.ts), access, flags, unsafe flags, page size. */
+export type SharedDescription = [kind: number, access: number, flags: number, unsafeFlags: number, pageSize: number];
 
 interface Native {
   map(
     size: number,
     address: bigint,
-    fd: number,
+    fd: number | import('./shared').NativeSharedMemory,
     offset: number,
     access: number,
     flags: number,
@@ -70,6 +84,14 @@ interface Native {
   fill(mapping: NativeMapping, generation: number, offset: number, length: number, value: number): void;
   copyWithin(mapping: NativeMapping, generation: number, to: number, from: number, length: number): void;
   generation(mapping: NativeMapping): number;
+  /** A new handle of this thread over the pages a share() token's id names. */
+  fromShared(id: number): [NativeMapping, ...SharedDescription];
+  /** Whether this runtime has node_api_create_external_sharedarraybuffer. */
+  readonly sharedBuffersAvailable: boolean;
+  shmCreate(name: string, size: number, seal: boolean): import('./shared').NativeSharedMemory;
+  shmOpen(name: string, writable: boolean): import('./shared').NativeSharedMemory;
+  shmAdopt(fd: number): import('./shared').NativeSharedMemory;
+  shmUnlink(name: string): void;
   /** Renews the teardown sentinel (native/addon.h) after views were made. */
   refreshSentinel(): void;
   setErrorFactory(make: (code: string, message: string, errno?: number, syscall?: string) => MmapError): void;

@@ -55,6 +55,12 @@ export const MmapFlags = Object.freeze({
   WILLNEED: mmapFlag(1 << 10),
   /** Expect no access soon (`MADV_DONTNEED`). */
   DONTNEED: mmapFlag(1 << 11),
+  /**
+   * With {@link MmapOptions.withSharedMemory}: map the object private and
+   * copy-on-write (writes stay in this mapping) instead of shared, which is
+   * the default there. Excludes `SHARED`.
+   */
+  COPY_ON_WRITE: mmapFlag(1 << 12),
 } as const);
 
 /**

@@ -18,9 +18,9 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as access from './accessors';
 import { makeSpan, MmapSpan, MmapSpanMut, Target, wholeTarget } from './accessors';
-import { native, NativeMapping } from './binding';
+import { native, NativeMapping, WaitResult } from './binding';
 import { fail } from './errors';
-import { Access, Protection, UnsafeMmapFlags } from './flags';
+import { Access, MmapFlags, Protection, UnsafeMmapFlags } from './flags';
 import { encodeSignature, FunctionSignature, GeneratedFunction } from './function';
 import { checkRange, checkUint, describe, isMultiple } from './validate';
 
@@ -111,6 +111,25 @@ export interface RawMapping {
   /** How many bytes they span. */
   readonly size: number;
 }
+
+/** @internal The `kind` of every {@link SharedMappingToken}. */
+export const SHARED_MAPPING_TOKEN = 'memmap.shared-mapping';
+
+/**
+ * What {@link Handle.share} returns: plain data, to post to a worker and
+ * hand to {@link MmapOptions.fromShared} there.
+ */
+export interface SharedMappingToken {
+  readonly kind: typeof SHARED_MAPPING_TOKEN;
+  /** Names the shared pages in this process. */
+  readonly id: number;
+  /** The handle class `fromShared()` makes: `'MmapMut'`, `'Mmap'`, ... */
+  readonly type: string;
+  /** The size in bytes. */
+  readonly size: number;
+}
+
+export type { WaitResult };
 
 /** @internal A handle class. Their constructors are protected: handles are made by construct(). */
 export type HandleClass<H> = { readonly prototype: H; readonly name: string };
@@ -296,6 +315,25 @@ export abstract class Handle implements Disposable {
   }
 
   /**
+   * Shares the pages with other threads of this process, zero copy: the
+   * token is plain data, to post to a worker, where
+   * {@link MmapOptions.fromShared} makes a handle of the same type over the
+   * same pages. Each thread's handle detaches only its own views; the pages
+   * are unmapped when the last handle over them, in any thread, has ended
+   * (unmap or garbage collection). While another thread's handle (or a
+   * {@link MmapMut.sharedBuffer}) holds them, whatever would change them for
+   * everyone is refused with `ERR_MMAP_SHARED`: `makeX()`, `commit()`,
+   * splits, merges and `intoRaw()`. Once this handle is the last holder,
+   * those work again, and tokens made before stop working.
+   */
+  share(): SharedMappingToken {
+    const at = live(this);
+    const Class = classOf(this);
+    const id = at.mapping.share(...describeForSharing(this));
+    return Object.freeze({ kind: SHARED_MAPPING_TOKEN, id, type: Class.name, size: at.length });
+  }
+
+  /**
    * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[0, at)` and the returned one holds `[at, size)`. Views of this
    * handle are detached. `ERR_MMAP_BUSY` while a `flushAsync()` runs;
@@ -371,6 +409,52 @@ function split<H extends Handle>(handle: H, at: number, keepLow: boolean): H {
   }
   renew(handle);
   return construct(classOf(handle) as HandleClass<H>, piece, state);
+}
+
+// The handle classes fromShared() can make, by their index in a description.
+const shareable = (): readonly HandleClass<Handle>[] => [MmapNone, Mmap, MmapMut, ReservedNone, Reserved, ReservedMut];
+
+function describeForSharing(handle: Handle): [number, number, number, number, number] {
+  const state = stateOf(handle);
+  const kind = shareable().indexOf(classOf(handle));
+  return [kind, state.access, state.flags, state.unsafeFlags, state.pageSize];
+}
+
+/** @internal A handle of this thread over the pages a share() token's id names. */
+export function adoptShared(id: number): Handle {
+  const [mapping, kind, access, flags, unsafeFlags, pageSize] = native.fromShared(id);
+  return construct(shareable()[kind]!, mapping, { access, flags, unsafeFlags, pageSize });
+}
+
+/** Checks wait()/notify() arguments, then takes the handle's word: [mapping, offset]. */
+function sharedWord(handle: Handle, offset: number): [NativeMapping, number] {
+  checkUint(offset, 'offset', 'ERR_MMAP_INVALID_OFFSET');
+  if (offset % 4 !== 0) fail('ERR_MMAP_INVALID_OFFSET', `the word waited on must be 4-byte aligned, got offset ${offset}`);
+  const at = live(handle);
+  if ((stateOf(handle).flags & MmapFlags.SHARED) === 0) {
+    fail(
+      'ERR_MMAP_NOT_SHARED',
+      'wait() and notify() need a shared mapping (MmapFlags.SHARED, a shared file, or withSharedMemory()): a private one is this process\'s alone',
+    );
+  }
+  if (offset + 4 > at.length) fail('ERR_MMAP_OUT_OF_BOUNDS', `the word at offset ${offset} does not fit in the mapping of size ${at.length}`);
+  return [at.mapping, offset];
+}
+
+/** `expected` as the 32-bit word it is compared with: any int32 or uint32. */
+function checkWord(value: number): number {
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0xffffffff) {
+    fail('ERR_INVALID_ARG_VALUE', `expected must be an int32 or uint32 value, got ${describe(value)}`);
+  }
+  return value >>> 0;
+}
+
+/** A timeout in milliseconds for the native wait: -1 for none (undefined, NaN, Infinity), at least 0. */
+function checkTimeout(value: number | undefined): number {
+  if (value === undefined) return -1;
+  if (typeof value !== 'number') fail('ERR_INVALID_ARG_TYPE', `timeoutMs must be a number, got ${describe(value)}`);
+  if (Number.isNaN(value) || value === Infinity) return -1;
+  return Math.max(value, 0);
 }
 
 /** Ends `handle` and gives its mapping to a new one of `Target`. */
@@ -533,6 +617,56 @@ abstract class BytesHandle extends MappedHandle {
     return at.mapping.function(offset, { ...encoded, jit }, at.generation) as GeneratedFunction<S>;
   }
 
+  /**
+   * Blocks this thread while the 32-bit word at `offset` (4-byte aligned)
+   * holds `expected`, until {@link BytesHandle.notify} on the same word wakes it, in
+   * this or any other process mapping the same pages, or `timeoutMs` has
+   * passed (default: no limit). As `Atomics.wait`, but across processes:
+   * the mapping must be shared (`ERR_MMAP_NOT_SHARED`). A word that changed
+   * while the wait went on also ends it with `'ok'`, so loop on the value as
+   * with any futex. A terminated worker stops waiting within 250 ms.
+   */
+  wait(offset: number, expected: number, timeoutMs?: number): WaitResult {
+    const value = checkWord(expected);
+    const timeout = checkTimeout(timeoutMs);
+    const [mapping, at] = sharedWord(this, offset);
+    return mapping.wait(at, value, timeout);
+  }
+
+  /**
+   * {@link BytesHandle.wait} without blocking: the wait runs on the libuv
+   * thread pool (in slices of at most 250 ms, so that it holds no pool thread
+   * for long). The pages stay mapped until it ends; if the handle is unmapped
+   * meanwhile, the promise rejects with `ERR_MMAP_CLOSED` within 250 ms.
+   */
+  waitAsync(offset: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
+    try {
+      const value = checkWord(expected);
+      const timeout = checkTimeout(timeoutMs);
+      const [mapping, at] = sharedWord(this, offset);
+      return mapping.waitAsync(at, value, timeout);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Wakes up to `count` (default: all) threads waiting on the word at
+   * `offset`, in any process; returns how many it woke (FreeBSD cannot tell
+   * and returns `count`).
+   */
+  notify(offset: number, count?: number): number {
+    let most = 0xffffffff;
+    if (count !== undefined) {
+      if (typeof count !== 'number' || Number.isNaN(count) || count < 0 || (!Number.isInteger(count) && count !== Infinity)) {
+        fail('ERR_INVALID_ARG_VALUE', `count must be a non-negative integer or Infinity, got ${describe(count)}`);
+      }
+      most = Math.min(count, 0xffffffff);
+    }
+    const [mapping, at] = sharedWord(this, offset);
+    return mapping.notify(at, most);
+  }
+
   // The copying accessors (src/accessors.ts): faults throw ERR_MMAP_FAULT, and no external buffer is needed.
   /** A window whose accessors count offsets from `offset`; see {@link MmapSpan}. */
   span(offset: number, length: number): MmapSpan { return makeSpan(MmapSpan, live(this), offset, length); }
@@ -627,6 +761,28 @@ export class MmapMut extends BytesHandle {
    */
   view(offset: number, length?: number): Bytes {
     return window(this, offset, length);
+  }
+
+  /**
+   * A `SharedArrayBuffer` over the whole mapping, zero copy: `Atomics.wait`
+   * and `notify` work on it across workers, and posting it to a worker
+   * passes it by reference. It cannot be detached, so the pages stay mapped
+   * until every such buffer in every thread is garbage-collected, and
+   * `makeX()`, splits, merges and `intoRaw()` throw `ERR_MMAP_SHARED`
+   * meanwhile. Needs Node.js 24.16+ or 26.1+ (`ERR_MMAP_UNSUPPORTED`).
+   */
+  sharedBuffer(): SharedArrayBuffer {
+    const at = liveMut(this);
+    if (!native.sharedBuffersAvailable) {
+      fail(
+        'ERR_MMAP_UNSUPPORTED',
+        `sharedBuffer() needs node_api_create_external_sharedarraybuffer, which Node.js 24.16+ and 26.1+ have; this is Node.js ${process.versions.node}`,
+      );
+    }
+    if (at.length > MAX_VIEW_LENGTH) {
+      fail('ERR_MMAP_VIEW_TOO_LARGE', `the mapping's ${at.length} bytes exceed this runtime's ArrayBuffer limit of ${MAX_VIEW_LENGTH}`);
+    }
+    return at.mapping.sharedBuffer(...describeForSharing(this));
   }
 
   // The writing accessors (src/accessors.ts).

@@ -23,7 +23,9 @@ export {
   ReservedMut,
   ReservedNone,
 } from './handles';
-export type { Advice, Bytes, RawMapping, ReadonlyArrayBuffer, ReadonlyBytes } from './handles';
+export type { Advice, Bytes, RawMapping, ReadonlyArrayBuffer, ReadonlyBytes, SharedMappingToken, WaitResult } from './handles';
 export { MmapOptions } from './options';
+export { SharedMemory } from './shared';
+export type { SharedMemoryOptions } from './shared';
 export type { FileLike } from './options';
 export { MmapSpan, MmapSpanMut } from './accessors';

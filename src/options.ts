@@ -8,8 +8,10 @@ import { ALLOCATION_GRANULARITY, map, MapRequest, native, NativeMapping, PAGE_SI
 import { fail, failUnreadable, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
+  adoptShared,
   checkWritableExec,
   construct,
+  Handle,
   HandleClass,
   HandleState,
   Mmap,
@@ -18,7 +20,10 @@ import {
   Reserved,
   ReservedMut,
   ReservedNone,
+  SHARED_MAPPING_TOKEN,
+  SharedMappingToken,
 } from './handles';
+import { nativeSharedMemory, SharedMemory } from './shared';
 import { checkAddress, checkFlags, checkSize, checkUint, describe, isMultiple } from './validate';
 
 /**
@@ -74,6 +79,7 @@ export class MmapOptions {
   }
 
   #fd = -1;
+  #sharedMemory: SharedMemory | null = null;
   #offset = 0;
   #flags = 0;
   #unsafeFlags = 0;
@@ -142,6 +148,49 @@ export class MmapOptions {
     this.#fd = fd;
     this.#offset = offset;
     return this;
+  }
+
+  /**
+   * Backs the mapping with a {@link SharedMemory} object, from `offset` (a
+   * multiple of {@link MmapOptions.allocationGranularity}). The pages are
+   * shared with every process mapping the object, as `MmapFlags.SHARED`
+   * (add `MmapFlags.COPY_ON_WRITE` for a private copy instead). The range
+   * must lie inside the object (`ERR_MMAP_BEYOND_EOF`). Excludes
+   * {@link MmapOptions.withFile}. The mapping outlives the object's `close()`.
+   */
+  withSharedMemory(shm: SharedMemory, offset = 0): this {
+    checkOptions(this);
+    nativeSharedMemory(shm);
+    checkUint(offset, 'shared memory offset', 'ERR_MMAP_INVALID_OFFSET');
+    if (!isMultiple(offset, ALLOCATION_GRANULARITY)) {
+      fail('ERR_MMAP_INVALID_OFFSET', `shared memory offset must be a multiple of ${ALLOCATION_GRANULARITY}, got ${offset}`);
+    }
+    this.#sharedMemory = shm;
+    this.#offset = offset;
+    return this;
+  }
+
+  /**
+   * A new handle, in this thread, over the pages of a
+   * {@link Handle.share} token, of the same type as the handle that made
+   * it (the token can be posted to a worker: it is plain data). Each
+   * thread's handle detaches only its own views; the pages are unmapped
+   * when the last handle over them, in any thread, has ended.
+   * `ERR_MMAP_CLOSED` once they are gone, or for a token of another
+   * process.
+   */
+  static fromShared(token: SharedMappingToken): Handle {
+    let kind: unknown;
+    let id: unknown;
+    try {
+      ({ kind, id } = token);
+    } catch (cause) {
+      failUnreadable('token', 'a token from share()', cause);
+    }
+    if (kind !== SHARED_MAPPING_TOKEN || typeof id !== 'number') {
+      fail('ERR_INVALID_ARG_TYPE', `token must be what share() returned, got ${describe(token)}`);
+    }
+    return adoptShared(id);
   }
 
   /** Adds {@link MmapFlags}, one per argument: `withFlags(MmapFlags.SHARED, MmapFlags.POPULATE)`. */
@@ -287,8 +336,14 @@ export class MmapOptions {
     return construct(MmapMut, native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
   }
 
+  /** The flags as the mapping has them: shared memory maps shared unless asked otherwise. */
+  #effectiveFlags(): number {
+    const copyOnWrite = (this.#flags & MmapFlags.COPY_ON_WRITE) !== 0;
+    return this.#sharedMemory !== null && !copyOnWrite ? this.#flags | MmapFlags.SHARED : this.#flags;
+  }
+
   #state(access: number, pageSize = this.#effectivePageSize()): HandleState {
-    return { access, flags: this.#flags, unsafeFlags: this.#unsafeFlags, pageSize };
+    return { access, flags: this.#effectiveFlags(), unsafeFlags: this.#unsafeFlags, pageSize };
   }
 
   #make<H>(Target: HandleClass<H>, access: number, reserve: boolean): H {
@@ -298,7 +353,7 @@ export class MmapOptions {
     try {
       mapping = map(request);
     } catch (error) {
-      throw request.fd >= 0 ? withPath(error, request.fd) : error;
+      throw typeof request.fd === 'number' && request.fd >= 0 ? withPath(error, request.fd) : error;
     }
     return construct(Target, mapping, this.#state(access));
   }
@@ -328,16 +383,29 @@ export class MmapOptions {
       // The OS would round the mapping up, and unmapping it would then fail.
       fail('ERR_MMAP_INVALID_SIZE', `size must be a multiple of the huge page size ${pageSize}, got ${this.#size}`);
     }
+    if (this.#fd !== -1 && this.#sharedMemory !== null) {
+      fail('ERR_INVALID_ARG_VALUE', 'withFile() and withSharedMemory() both choose the backing: give one of them');
+    }
     if (this.#fd !== -1) this.#checkFileRange();
+    const shared = this.#sharedMemory === null ? null : nativeSharedMemory(this.#sharedMemory);
+    if (shared !== null && this.#offset + this.#size > shared.size) {
+      fail(
+        'ERR_MMAP_BEYOND_EOF',
+        `shared memory range offset ${this.#offset}, size ${this.#size} extends past the end of the object (${shared.size} bytes)`,
+      );
+    }
+    if ((this.#flags & MmapFlags.COPY_ON_WRITE) !== 0 && (this.#flags & MmapFlags.SHARED) !== 0) {
+      fail('ERR_INVALID_ARG_VALUE', 'MmapFlags.COPY_ON_WRITE and MmapFlags.SHARED exclude each other');
+    }
     return {
       size: this.#size,
       address: this.#address ?? 0n,
       fixed,
       alignment: this.#alignment,
-      fd: this.#fd,
+      fd: shared ?? this.#fd,
       offset: this.#offset,
       access,
-      flags: this.#flags | (this.#hugePageSize() > 0 ? MmapFlags.HUGE_PAGES : 0),
+      flags: this.#effectiveFlags() | (this.#hugePageSize() > 0 ? MmapFlags.HUGE_PAGES : 0),
       pageSize: this.#hugePageSize(),
       jit: (this.#unsafeFlags & UnsafeMmapFlags.JIT) !== 0,
       reserve,

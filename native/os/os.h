@@ -85,6 +85,7 @@ struct MapRequest {
   bool fixed = false;
   size_t alignment = 0;    // 0: none; else a power of two >= the page size
   FileHandle file = -1;    // -1: anonymous memory
+  bool shared_memory = false;  // `file` is a shared-memory object (shared.h)
   uint64_t offset = 0;     // file offset, a multiple of allocation_granularity()
   uint32_t access = kNone;
   uint32_t flags = 0;      // Flag bits

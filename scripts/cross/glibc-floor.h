@@ -16,6 +16,9 @@
 #endif
 __asm__(".symver pthread_once,pthread_once@" MEMMAP_GLIBC_BASE);
 __asm__(".symver pthread_sigmask,pthread_sigmask@" MEMMAP_GLIBC_BASE);
+// Likewise dlsym, from libdl: before 2.34 the process has it through Node,
+// which links libdl itself.
+__asm__(".symver dlsym,dlsym@" MEMMAP_GLIBC_BASE);
 
 // libstdc++'s headers (GCC 11+) read glibc 2.32's __libc_single_threaded to
 // skip atomic reference counting in a single-threaded process. Declared hidden

@@ -1,0 +1,393 @@
+// Sharing a handle's pages: with other threads (share(), fromShared()),
+// as a SharedArrayBuffer (sharedBuffer()), and waiting on a word of them
+// with other processes (wait(), waitAsync(), notify()).
+#include "sharing.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "addon.h"
+#include "args.h"
+#include "errors.h"
+#include "exports.h"
+#include "mapping.h"
+#include "os/shared.h"
+#include "region.h"
+
+namespace memmap {
+
+namespace {
+
+// The ids that share() tokens carry, process-wide.
+struct Published {
+  std::mutex lock;
+  uint64_t last_id = 0;
+  std::unordered_map<uint64_t, std::weak_ptr<SharedPages>> pages;
+};
+
+Published& published() {
+  // Never destroyed: SharedPages of other threads may still go after exit.
+  static Published* table = new Published();
+  return *table;
+}
+
+}  // namespace
+
+SharedPages::SharedPages(const os::Mapping& mapping, os::RangeOwner* owner,
+                         const HandleDescription& description, bool reserved)
+    : mapping_(mapping), owner_(owner), description_(description), reserved_(reserved) {}
+
+SharedPages::~SharedPages() {
+  if (id_ != 0) {
+    Published& table = published();
+    std::lock_guard<std::mutex> guard(table.lock);
+    auto entry = table.pages.find(id_);
+    if (entry != table.pages.end() && entry->second.expired()) table.pages.erase(entry);
+  }
+  if (taken_back_) return;
+  if (os::unmap(mapping_.allocation, mapping_.address, mapping_.size)) {
+    // Still mapped (munmap can fail at the kernel's map-count limit): left
+    // mapped and owned for the life of the process, never handed to anyone.
+    new os::AllocationRef(std::move(mapping_.allocation));
+    return;
+  }
+  mapping_.allocation.reset();
+  if (owner_) os::untrack(owner_);
+}
+
+uint64_t SharedPages::Publish(const std::shared_ptr<SharedPages>& pages) {
+  Published& table = published();
+  std::lock_guard<std::mutex> guard(table.lock);
+  pages->id_ = ++table.last_id;
+  table.pages.emplace(pages->id_, pages);
+  return pages->id_;
+}
+
+std::shared_ptr<SharedPages> SharedPages::Find(double id) {
+  if (!(id >= 1 && id <= 9007199254740991.0) || std::floor(id) != id) return nullptr;
+  Published& table = published();
+  std::lock_guard<std::mutex> guard(table.lock);
+  auto entry = table.pages.find(static_cast<uint64_t>(id));
+  return entry == table.pages.end() ? nullptr : entry->second.lock();
+}
+
+bool SharedPages::TakeBack(std::shared_ptr<SharedPages>& pages, os::RangeOwner** owner) {
+  Published& table = published();
+  {
+    // Find() adds holders only under this lock, and holders only ever go
+    // away otherwise: a count of one seen here stays one.
+    std::lock_guard<std::mutex> guard(table.lock);
+    if (pages.use_count() != 1) return false;
+    table.pages.erase(pages->id_);
+    pages->taken_back_ = true;
+    *owner = pages->owner_;
+    pages->owner_ = nullptr;
+  }
+  pages.reset();
+  return true;
+}
+
+namespace {
+
+const char* const kNotCommitted =
+    "the handle's pages are not readable (reserved or inaccessible): nothing can be waited on there";
+
+// The 32-bit word at `offset`, if it lies in readable pages of `region`;
+// null with an error thrown otherwise.
+const uint32_t* WordAt(Napi::Env env, Region& region, size_t offset) {
+  if (!Inside(env, region, offset, 4)) return nullptr;
+  if (offset % 4 != 0) {
+    ThrowError(env, "ERR_MMAP_INVALID_OFFSET",
+               "a waited-on word must be 4-byte aligned, got offset " + std::to_string(offset));
+    return nullptr;
+  }
+  if (region.reserved() || !(region.access() & os::kRead)) {
+    ThrowError(env, "ERR_INVALID_ARG_VALUE", kNotCommitted);
+    return nullptr;
+  }
+  return reinterpret_cast<const uint32_t*>(region.address() + offset);
+}
+
+// Waits block in slices, so that a waiter notices that its thread is being
+// stopped (a worker terminated) or its handle unmapped, rather than
+// holding the thread or the pages forever. A word that changed while the
+// waiter slept between slices counts as a wake-up: someone wrote and
+// (by the protocol every user of wait/notify follows) notified.
+constexpr double kSliceMs = 250;
+
+const char* ResultName(os::WaitResult result) {
+  switch (result) {
+    case os::WaitResult::kOk: return "ok";
+    case os::WaitResult::kNotEqual: return "not-equal";
+    case os::WaitResult::kTimedOut: return "timed-out";
+  }
+  return "ok";
+}
+
+// One slice of a wait that has already waited `waited_ms` of `timeout_ms`
+// (< 0: forever); *done says whether the wait is over.
+os::Error WaitSlice(const os::AllocationRef& allocation, const uint32_t* word, uint32_t expected,
+                    double timeout_ms, double waited_ms, os::WaitResult* result, bool* done) {
+  double left = timeout_ms < 0 ? kSliceMs : timeout_ms - waited_ms;
+  double slice = left < kSliceMs ? left : kSliceMs;
+  if (slice < 0) slice = 0;
+  os::Error error = os::wait_on_address(allocation, word, expected, slice, result);
+  if (error) return error;
+  bool last = timeout_ms >= 0 && slice >= left;
+  if (*result == os::WaitResult::kNotEqual && waited_ms > 0) *result = os::WaitResult::kOk;
+  *done = *result != os::WaitResult::kTimedOut || last;
+  return {};
+}
+
+double Now() {
+  return static_cast<double>(
+             std::chrono::duration_cast<std::chrono::microseconds>(
+                 std::chrono::steady_clock::now().time_since_epoch())
+                 .count()) /
+         1000;
+}
+
+// waitAsync(): one slice per piece of work on the libuv pool, each queued
+// by the one before, so that no pool thread is held longer than a slice
+// (an exiting environment waits for its running work). The region stays
+// pinned throughout.
+class WaitWork {
+ public:
+  static napi_value Start(napi_env env, std::shared_ptr<Region> region, size_t offset,
+                          uint32_t expected, double timeout_ms) {
+    auto* work = new WaitWork(std::move(region), offset, expected, timeout_ms);
+    napi_value promise = nullptr;
+    if (napi_create_promise(env, &work->deferred_, &promise) != napi_ok || !work->Queue(env)) {
+      delete work;
+      return nullptr;
+    }
+    return promise;
+  }
+
+  ~WaitWork() { region_->Unpin(); }
+
+ private:
+  WaitWork(std::shared_ptr<Region> region, size_t offset, uint32_t expected, double timeout_ms)
+      : region_(std::move(region)),
+        allocation_(region_->allocation()),
+        word_(reinterpret_cast<const uint32_t*>(region_->address() + offset)),
+        expected_(expected),
+        timeout_ms_(timeout_ms),
+        started_(Now()) {
+    region_->Pin();
+  }
+
+  bool Queue(napi_env env) {
+    napi_value name;
+    if (napi_create_string_utf8(env, "memmap:wait", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_create_async_work(env, nullptr, name, Execute, Complete, this, &work_) != napi_ok) {
+      return false;
+    }
+    if (napi_queue_async_work(env, work_) != napi_ok) {
+      napi_delete_async_work(env, work_);
+      return false;
+    }
+    return true;
+  }
+
+  static void Execute(napi_env, void* data) {
+    auto* work = static_cast<WaitWork*>(data);
+    double waited = Now() - work->started_;
+    work->error_ = WaitSlice(work->allocation_, work->word_, work->expected_, work->timeout_ms_,
+                             work->slices_ > 0 ? (waited > 0 ? waited : 1e-3) : 0,
+                             &work->result_, &work->done_);
+    ++work->slices_;
+  }
+
+  static void Complete(napi_env env, napi_status status, void* data) {
+    auto* work = static_cast<WaitWork*>(data);
+    napi_delete_async_work(env, work->work_);
+    work->work_ = nullptr;
+    if (status == napi_ok && !work->done_ && !work->error_ && work->region_->live() &&
+        work->Queue(env)) {
+      return;
+    }
+    std::unique_ptr<WaitWork> owned(work);
+    if (status != napi_ok) return;  // cancelled: the environment is going away
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+    Napi::Env napi(env);
+    if (work->error_ || !work->done_) {
+      Napi::Value error = work->error_
+                              ? MakeOsError(napi, work->error_)
+                              : MakeError(napi, "ERR_MMAP_CLOSED",
+                                          "the handle was unmapped while waitAsync() waited");
+      if (!error.IsEmpty()) napi_reject_deferred(env, work->deferred_, error);
+    } else {
+      napi_resolve_deferred(env, work->deferred_,
+                            Napi::String::New(napi, ResultName(work->result_)));
+    }
+    napi_close_handle_scope(env, scope);
+  }
+
+  napi_async_work work_ = nullptr;
+  napi_deferred deferred_ = nullptr;
+  std::shared_ptr<Region> region_;
+  os::AllocationRef allocation_;
+  const uint32_t* word_;
+  uint32_t expected_;
+  double timeout_ms_;
+  double started_;
+  int slices_ = 0;
+  bool done_ = false;
+  os::WaitResult result_ = os::WaitResult::kTimedOut;
+  os::Error error_;
+};
+
+// node_api_create_external_sharedarraybuffer (Node 24.16+, 26.1+), looked up
+// at run time so that one binary still loads on Node 20.
+using CreateExternalSab = napi_status(NAPI_CDECL*)(napi_env, void*, size_t,
+                                                   void(NAPI_CDECL*)(void*, void*), void*,
+                                                   napi_value*);
+
+CreateExternalSab ExternalSabMaker() {
+  static CreateExternalSab maker = reinterpret_cast<CreateExternalSab>(
+      os::host_symbol("node_api_create_external_sharedarraybuffer"));
+  return maker;
+}
+
+// May run on any thread, when the last isolate holding the buffer lets go.
+void NAPI_CDECL ReleaseSab(void*, void* hint) {
+  delete static_cast<std::shared_ptr<SharedPages>*>(hint);
+}
+
+Napi::Value HandleOf(Napi::Env env, std::shared_ptr<Region> region) {
+  const HandleDescription& description = region->shared()->description();
+  Napi::Value mapping = NativeMapping::New(env, std::move(region));
+  if (mapping.IsEmpty()) return mapping;
+  Napi::Array result = Napi::Array::New(env, 6);
+  result.Set(0u, mapping);
+  result.Set(1u, Napi::Number::New(env, description.kind));
+  result.Set(2u, Napi::Number::New(env, description.access));
+  result.Set(3u, Napi::Number::New(env, description.flags));
+  result.Set(4u, Napi::Number::New(env, description.unsafe_flags));
+  result.Set(5u, Napi::Number::New(env, description.page_size));
+  return result;
+}
+
+// fromShared(id): [mapping, kind, access, flags, unsafeFlags, pageSize] of
+// a new handle of this thread over the pages a token names.
+Napi::Value FromShared(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::shared_ptr<SharedPages> pages = SharedPages::Find(info[0].As<Napi::Number>().DoubleValue());
+  if (!pages) {
+    return ThrowError(env, "ERR_MMAP_CLOSED",
+                      "the shared region is gone: every handle over it has ended (or changed "
+                      "it alone), or the token comes from another process");
+  }
+  auto region = std::make_shared<Region>(GetAddon(env), std::move(pages));
+  return HandleOf(env, std::move(region));
+}
+
+}  // namespace
+
+// share(kind, access, flags, unsafeFlags, pageSize): the id of a token.
+Napi::Value NativeMapping::Share(const Napi::CallbackInfo& info) {
+  Region* region = Live(info.Env());
+  if (!region) return Napi::Value();
+  HandleDescription description{
+      info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
+      info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value(),
+      info[4].As<Napi::Number>().DoubleValue()};
+  return Napi::Number::New(info.Env(), static_cast<double>(region->Share(description)));
+}
+
+// sharedBuffer(kind, access, flags, unsafeFlags, pageSize): a
+// SharedArrayBuffer over the whole mapping, holding the pages until it is
+// collected in every thread it reached.
+Napi::Value NativeMapping::SharedBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* region = Live(env);
+  if (!region) return Napi::Value();
+  CreateExternalSab create = ExternalSabMaker();
+  if (create == nullptr) {
+    return ThrowError(env, "ERR_MMAP_UNSUPPORTED",
+                      "sharedBuffer() needs node_api_create_external_sharedarraybuffer, which "
+                      "Node.js 24.16+ and 26.1+ have; this runtime lacks it");
+  }
+  if (GetAddon(env)->external_buffers_refused) return ThrowExternalBuffersUnsupported(env);
+  HandleDescription description{
+      info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
+      info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value(),
+      info[4].As<Napi::Number>().DoubleValue()};
+  region->Share(description);
+  auto* holder = new std::shared_ptr<SharedPages>(region->shared());
+  napi_value buffer;
+  napi_status status = create(env, region->address(), region->size(), ReleaseSab, holder, &buffer);
+  if (status != napi_ok) {
+    delete holder;
+    return status == napi_no_external_buffers_allowed ? ThrowExternalBuffersUnsupported(env)
+                                                      : Napi::Value();
+  }
+  return Napi::Value(env, buffer);
+}
+
+// wait(offset, expected, timeoutMs): "ok" | "not-equal" | "timed-out",
+// blocking this thread; timeoutMs < 0 waits for ever.
+Napi::Value NativeMapping::Wait(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* region = Live(env);
+  const uint32_t* word = region ? WordAt(env, *region, SizeArg(info, 0)) : nullptr;
+  if (!word) return Napi::Value();
+  uint32_t expected = info[1].As<Napi::Number>().Uint32Value();
+  double timeout_ms = info[2].As<Napi::Number>().DoubleValue();
+  // Pinned, so that nothing this thread runs can unmap the word; the
+  // allocation is held for the same reason.
+  std::shared_ptr<Region> pinned = region_;
+  os::AllocationRef allocation = region->allocation();
+  double started = Now();
+  os::WaitResult result;
+  for (bool done = false, first = true; !done; first = false) {
+    double waited = first ? 0 : std::max(Now() - started, 1e-3);
+    os::Error error = WaitSlice(allocation, word, expected, timeout_ms, waited, &result, &done);
+    if (error) return ThrowOsError(env, error);
+    // A terminated worker stops here; its result goes nowhere.
+    if (!done && JavaScriptStopped(env)) return Napi::Value();
+  }
+  return Napi::String::New(env, ResultName(result));
+}
+
+Napi::Value NativeMapping::WaitAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* region = Live(env);
+  size_t offset = SizeArg(info, 0);
+  if (!region || !WordAt(env, *region, offset)) return Napi::Value();
+  napi_value promise = WaitWork::Start(env, region_, offset, info[1].As<Napi::Number>().Uint32Value(),
+                                       info[2].As<Napi::Number>().DoubleValue());
+  if (promise == nullptr && !env.IsExceptionPending()) {
+    return ThrowError(env, "ERR_MMAP_ASYNC_FAILED", "waitAsync() could not queue its work");
+  }
+  return Napi::Value(env, promise);
+}
+
+// notify(offset, count): how many waiters were woken.
+Napi::Value NativeMapping::Notify(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* region = Live(env);
+  const uint32_t* word = region ? WordAt(env, *region, SizeArg(info, 0)) : nullptr;
+  if (!word) return Napi::Value();
+  uint32_t woken = 0;
+  os::Error error = os::notify_address(region->allocation(), word,
+                                       info[1].As<Napi::Number>().Uint32Value(), &woken);
+  if (error) return ThrowOsError(env, error);
+  return Napi::Number::New(env, woken);
+}
+
+void RegisterSharing(Napi::Env env, Napi::Object exports) {
+  exports.DefineProperties({
+      Napi::PropertyDescriptor::Function(env, exports, "fromShared", FromShared),
+      Napi::PropertyDescriptor::Value("sharedBuffersAvailable",
+                                      Napi::Boolean::New(env, ExternalSabMaker() != nullptr)),
+  });
+}
+
+}  // namespace memmap
