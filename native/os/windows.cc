@@ -18,10 +18,15 @@
 #include <algorithm>
 #include <cstdio>
 #include <mutex>
+#include <string>
 
 #include "os.h"
 
 namespace memmap::os {
+
+// Defined in shared_windows.cc: the name every process gives the object
+// behind `handle` (a file, or a section), or empty if it has none.
+Error wait_object_name(HANDLE handle, bool file, std::wstring* name);
 
 struct Allocation {
   enum class Kind { kAnonymous, kView };
@@ -43,6 +48,15 @@ struct Allocation {
   // FlushFileBuffers that makes flush() durable after the caller's descriptor
   // is closed.
   HANDLE file = nullptr;
+  // Where wait_on_address (shared_windows.cc) queues a waiter on these pages:
+  // kProcess for pages only this process reaches; kObject for a shared view
+  // of an object every process names alike (`wait_object`, and the object
+  // offset of `base`); kUnknown for a shared view of an object without a
+  // name, on which no other process could find the waiter.
+  enum class WaitScope { kProcess, kObject, kUnknown };
+  WaitScope wait_scope = WaitScope::kProcess;
+  std::wstring wait_object;
+  uint64_t object_offset = 0;
 
   Allocation(Kind kind, uint8_t* base, bool owns_base)
       : kind(kind), base(base), owns_base(owns_base) {}
@@ -268,11 +282,14 @@ DWORD view_access_of(DWORD section_protection) {
   }
 }
 
-bool grants(DWORD section_protection, uint32_t access) {
-  DWORD view = view_access_of(section_protection);
-  bool writable = view & (FILE_MAP_WRITE | FILE_MAP_COPY);
+bool view_grants(DWORD view_access, uint32_t access) {
+  bool writable = view_access & (FILE_MAP_WRITE | FILE_MAP_COPY);
   return (!(access & kWrite) || writable) &&
-         (!(access & kExec) || (view & FILE_MAP_EXECUTE));
+         (!(access & kExec) || (view_access & FILE_MAP_EXECUTE));
+}
+
+bool grants(DWORD section_protection, uint32_t access) {
+  return view_grants(view_access_of(section_protection), access);
 }
 
 // A section over the first offset + size bytes of the file, with the widest
@@ -304,33 +321,30 @@ Error create_section(const MapRequest& request, HANDLE file, HANDLE* section,
   return Error{static_cast<int>(error), "CreateFileMapping"};
 }
 
-Error map_file(const MapRequest& request, Mapping* out) {
-  HANDLE file = reinterpret_cast<HANDLE>(request.file);
-  HANDLE section = nullptr;
-  DWORD section_protection = 0;
-  if (Error error = create_section(request, file, &section, &section_protection)) return error;
-  DWORD view_access = view_access_of(section_protection);
-  if (request.flags & kHugePages) view_access |= FILE_MAP_LARGE_PAGES;
-  uint8_t* start = place(request, [&](uint8_t* at) {
+// Maps a view of `section` where the request wants it; null with
+// GetLastError() set if it cannot.
+uint8_t* place_view(const MapRequest& request, HANDLE section, DWORD view_access) {
+  return place(request, [&](uint8_t* at) {
     return static_cast<uint8_t*>(MapViewOfFileEx(section, view_access,
                                                  static_cast<DWORD>(request.offset >> 32),
                                                  static_cast<DWORD>(request.offset),
                                                  request.size, at));
   });
-  DWORD map_error = GetLastError();
-  // The view holds the section open for as long as it exists.
-  CloseHandle(section);
-  if (!start) return Error{static_cast<int>(map_error), "MapViewOfFileEx"};
+}
 
+// The allocation of a view just mapped at `start`: until finish_view() it
+// owns no bytes, so that dropping it on an error unmaps the view.
+AllocationRef new_view(const MapRequest& request, uint8_t* start) {
   auto allocation = std::make_shared<Allocation>(Allocation::Kind::kView, start, true);
   allocation->copy_on_write = !(request.flags & kShared);
   allocation->flags = request.flags;
-  if ((view_access & FILE_MAP_WRITE) &&
-      !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &allocation->file, 0,
-                       FALSE, DUPLICATE_SAME_ACCESS)) {
-    allocation->file = nullptr;
-    return fail("DuplicateHandle");
-  }
+  allocation->object_offset = request.offset;
+  return allocation;
+}
+
+// Gives a view the protection the request asked for and its MmapFlags.
+Error finish_view(const MapRequest& request, AllocationRef allocation, Mapping* out) {
+  uint8_t* start = allocation->base;
   // Views are always committed; a reservation is one nothing may touch yet.
   uint32_t access = request.reserve ? kNone : request.access;
   DWORD protection = protection_of(access, allocation->copy_on_write);
@@ -344,6 +358,72 @@ Error map_file(const MapRequest& request, Mapping* out) {
   return {};
 }
 
+// A shared view is found by waiters and notifiers in other processes through
+// the name of what it maps; a private (copy-on-write) view is this process's.
+void set_wait_scope(Allocation& allocation, HANDLE object, bool file) {
+  if (allocation.copy_on_write) return;
+  std::wstring name;
+  if (!wait_object_name(object, file, &name) && !name.empty()) {
+    allocation.wait_scope = Allocation::WaitScope::kObject;
+    allocation.wait_object = std::move(name);
+  } else {
+    allocation.wait_scope = Allocation::WaitScope::kUnknown;
+  }
+}
+
+Error map_file(const MapRequest& request, Mapping* out) {
+  HANDLE file = reinterpret_cast<HANDLE>(request.file);
+  HANDLE section = nullptr;
+  DWORD section_protection = 0;
+  if (Error error = create_section(request, file, &section, &section_protection)) return error;
+  DWORD view_access = view_access_of(section_protection);
+  if (request.flags & kHugePages) view_access |= FILE_MAP_LARGE_PAGES;
+  uint8_t* start = place_view(request, section, view_access);
+  DWORD map_error = GetLastError();
+  // The view holds the section open for as long as it exists.
+  CloseHandle(section);
+  if (!start) return Error{static_cast<int>(map_error), "MapViewOfFileEx"};
+
+  AllocationRef allocation = new_view(request, start);
+  if ((view_access & FILE_MAP_WRITE) &&
+      !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &allocation->file, 0,
+                       FALSE, DUPLICATE_SAME_ACCESS)) {
+    allocation->file = nullptr;
+    return fail("DuplicateHandle");
+  }
+  set_wait_scope(*allocation, file, true);
+  return finish_view(request, std::move(allocation), out);
+}
+
+// A view of a shared-memory section (shared.h), which is the caller's: mapped
+// as it is, with the widest view access that grants the request, since the
+// view's access is the ceiling for protect() (as a file's section is).
+Error map_shared_memory(const MapRequest& request, Mapping* out) {
+  // Large pages are a property of the section, chosen when it was made.
+  if (request.flags & kHugePages) return Error{ERROR_NOT_SUPPORTED, "MapViewOfFileEx"};
+  static const DWORD kSharedViews[] = {FILE_MAP_WRITE | FILE_MAP_EXECUTE, FILE_MAP_WRITE,
+                                       FILE_MAP_READ | FILE_MAP_EXECUTE, FILE_MAP_READ};
+  static const DWORD kPrivateViews[] = {FILE_MAP_COPY | FILE_MAP_EXECUTE, FILE_MAP_COPY,
+                                        FILE_MAP_READ | FILE_MAP_EXECUTE, FILE_MAP_READ};
+  const DWORD* candidates = (request.flags & kShared) ? kSharedViews : kPrivateViews;
+  HANDLE section = reinterpret_cast<HANDLE>(request.file);
+  uint8_t* start = nullptr;
+  DWORD view_access = 0;
+  // A view wider than the section's protection or the handle's access fails
+  // with ERROR_ACCESS_DENIED; anything else is the answer for every candidate.
+  DWORD error = ERROR_ACCESS_DENIED;
+  for (int i = 0; i < 4 && !start && error == ERROR_ACCESS_DENIED; ++i) {
+    if (!view_grants(candidates[i], request.access)) continue;
+    view_access = candidates[i];
+    start = place_view(request, section, view_access);
+    if (!start) error = GetLastError();
+  }
+  if (!start) return Error{static_cast<int>(error), "MapViewOfFileEx"};
+
+  AllocationRef allocation = new_view(request, start);
+  set_wait_scope(*allocation, section, false);
+  return finish_view(request, std::move(allocation), out);
+}
 
 }  // namespace
 
@@ -371,7 +451,8 @@ Error file_handle(int fd, FileHandle* out) {
 Error map(const MapRequest& request, Mapping* out) {
   // MapViewOfFileEx reads a size of 0 as "to the end of the file".
   if (request.size == 0) return Error{ERROR_INVALID_PARAMETER, "VirtualAlloc"};
-  return request.file == -1 ? map_anonymous(request, out) : map_file(request, out);
+  if (request.file == -1) return map_anonymous(request, out);
+  return request.shared_memory ? map_shared_memory(request, out) : map_file(request, out);
 }
 
 AllocationRef adopt(uint8_t* address, size_t size) {
@@ -382,8 +463,30 @@ AllocationRef adopt(uint8_t* address, size_t size) {
   auto allocation = std::make_shared<Allocation>(
       info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView, base,
       whole);
+  // Which object a view maps, and where, Windows does not say.
+  if (info.Type != MEM_PRIVATE) allocation->wait_scope = Allocation::WaitScope::kUnknown;
   allocation->live_bytes = size;
   return allocation;
+}
+
+// For shared_windows.cc, which cannot see Allocation: what a waiter on `word`
+// is queued by. An empty *object: pages of this process alone.
+Error wait_key(const AllocationRef& allocation, const void* word, const std::wstring** object,
+               uint64_t* offset) {
+  static const std::wstring kThisProcess;
+  switch (allocation->wait_scope) {
+    case Allocation::WaitScope::kProcess:
+      *object = &kThisProcess;
+      return {};
+    case Allocation::WaitScope::kObject:
+      *object = &allocation->wait_object;
+      *offset = allocation->object_offset +
+                static_cast<uint64_t>(static_cast<const uint8_t*>(word) - allocation->base);
+      return {};
+    case Allocation::WaitScope::kUnknown:
+      break;
+  }
+  return Error{Error::kUnsupported, "waitOnAddress on a view of an object without a name"};
 }
 
 bool mergeable(const AllocationRef& a, const AllocationRef& b) { return a == b; }
