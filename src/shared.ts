@@ -57,6 +57,9 @@ function checkName(name: unknown): string {
 /** @internal The native object behind a SharedMemory; `ERR_MMAP_CLOSED` once closed. */
 export let nativeSharedMemory: (shm: unknown) => NativeSharedMemory;
 
+// Only this module makes SharedMemory objects.
+const MAKE = Symbol('SharedMemory');
+
 // A brand check (no user code runs, not even a Proxy's trap).
 let checked: (value: unknown) => SharedMemory;
 
@@ -82,7 +85,9 @@ export class SharedMemory implements Disposable {
     };
   }
 
-  private constructor(object: NativeSharedMemory, name: string | null) {
+  /** Objects are made by {@link SharedMemory.create}, `open()` and `fromFd()`: this constructor is not for calling. */
+  private constructor(key: unknown, object: NativeSharedMemory, name: string | null) {
+    if (key !== MAKE) fail('ERR_ILLEGAL_CONSTRUCTOR', 'SharedMemory objects are made by SharedMemory.create(), open() and fromFd()');
     this.#native = object;
     this.#name = name;
     this.#size = object.size;
@@ -106,7 +111,7 @@ export class SharedMemory implements Disposable {
     if (seal !== undefined && typeof seal !== 'boolean') {
       fail('ERR_INVALID_ARG_TYPE', `options.seal must be a boolean, got ${describe(seal)}`);
     }
-    return new SharedMemory(native.shmCreate(checkedName ?? '', bytes, seal === true), checkedName);
+    return new SharedMemory(MAKE, native.shmCreate(checkedName ?? '', bytes, seal === true), checkedName);
   }
 
   /** Opens the named object another process created; read-only with `{ readOnly: true }`. */
@@ -121,7 +126,7 @@ export class SharedMemory implements Disposable {
     if (readOnly !== undefined && typeof readOnly !== 'boolean') {
       fail('ERR_INVALID_ARG_TYPE', `options.readOnly must be a boolean, got ${describe(readOnly)}`);
     }
-    return new SharedMemory(native.shmOpen(checkedName, readOnly !== true), checkedName);
+    return new SharedMemory(MAKE, native.shmOpen(checkedName, readOnly !== true), checkedName);
   }
 
   /**
@@ -133,7 +138,7 @@ export class SharedMemory implements Disposable {
     if (!Number.isInteger(fd) || fd < 0 || fd > 0x7fffffff) {
       fail('ERR_INVALID_ARG_TYPE', `fd must be an open file descriptor, got ${describe(fd)}`);
     }
-    return new SharedMemory(native.shmAdopt(fd), null);
+    return new SharedMemory(MAKE, native.shmAdopt(fd), null);
   }
 
   /**

@@ -29,6 +29,7 @@ import {
   ReservedHandle,
   ReservedMut,
   ReservedNone,
+  SharedMemory,
   UnsafeMmapFlags,
 } from '../src';
 import type { RawMapping } from '../src';
@@ -196,9 +197,9 @@ const MAKERS = new Map<Function, (options: MmapOptions) => Handle>([
 const makerOf = (owner: Function) => MAKERS.get(owner) ?? MAKERS.get(MmapMut)!;
 
 /** The classes whose instances' methods and getters are swept. */
-const INSTANCE_CLASSES: readonly Constructor[] = [MmapOptions, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut];
-/** Exported classes only the library instantiates, from a native mapping no caller can reach. */
-const LIBRARY_MADE: readonly Constructor[] = [Handle, MappedHandle, ReservedHandle, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut];
+const INSTANCE_CLASSES: readonly Constructor[] = [MmapOptions, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut, SharedMemory];
+/** Exported classes only the library instantiates, from a native object no caller can reach. */
+const LIBRARY_MADE: readonly Constructor[] = [Handle, MappedHandle, ReservedHandle, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut, SharedMemory];
 
 const zero = literal('0', 0);
 const RANGE = [zero, literal('P', P)];
@@ -210,7 +211,7 @@ const ADDRESS_HINT = 0x3f00_0000_0000n;
 /** The descriptor of the file withFile() maps, open for the whole run. */
 let sweepFile: number;
 
-const GETTERS = new Set<PropertyKey>(['start', 'end', 'size', 'closed', 'bytes', 'buffer', 'offset', 'length']);
+const GETTERS = new Set<PropertyKey>(['start', 'end', 'size', 'closed', 'bytes', 'buffer', 'offset', 'length', 'fd', 'handle', 'name', 'sealed']);
 const MAP_METHODS = [
   'mapNone', 'map', 'mapExec', 'mapMut', 'mapExecMut', 'reserveNone', 'reserve', 'reserveExec', 'reserveMut', 'reserveExecMut', 'mapFromExisting',
 ] as const;
@@ -224,6 +225,7 @@ const ARGUMENTS = new Map<PropertyKey, readonly Arg[]>([
   ['splitOff', [literal('P', P)]],
   ['splitTo', [literal('P', P)]],
   ['merge', [fresh('the adjacent piece', (arena, owner) => arena.pair(owner)[1])]],
+  ['share', []],
   // MappedHandle
   ['lock', RANGE],
   ['lockOnFault', RANGE],
@@ -237,6 +239,12 @@ const ARGUMENTS = new Map<PropertyKey, readonly Arg[]>([
   ['commit', []],
   // Mmap, MmapMut and the spans
   ['asFunction', [zero, fresh("{ args: [], returns: 'void' }", () => ({ args: [], returns: 'void' }))]],
+  // The word at 0 of a wait's receiver holds 1 (see validReceiver): `expected`
+  // 0, and no hostile value, equals it, so no call blocks whatever its timeout.
+  ['wait', [zero, zero, zero]],
+  ['waitAsync', [zero, zero, zero]],
+  ['notify', [zero, literal('1', 1)]],
+  ['sharedBuffer', []],
   ['span', WINDOW],
   ['view', WINDOW],
   ['read', WINDOW],
@@ -253,6 +261,9 @@ const ARGUMENTS = new Map<PropertyKey, readonly Arg[]>([
   ...['BigInt64', 'BigUint64'].map((type) => [`set${type}`, [zero, literal('1n', 1n), littleEndian]] as const),
   // MmapOptions
   ['withFile', [fresh('a file descriptor', () => sweepFile), zero]],
+  ['withSharedMemory', [fresh('a SharedMemory', (arena) => arena.sharedMemory()), zero]],
+  // SharedMemory
+  ['close', []],
   ['withFlags', [literal('MmapFlags.NO_RESERVE', MmapFlags.NO_RESERVE)]],
   ['withUnsafeFlags', [literal('UnsafeMmapFlags.JIT', UnsafeMmapFlags.JIT)]],
   ['withAddress', [literal(`0x${ADDRESS_HINT.toString(16)}n`, ADDRESS_HINT)]],
@@ -277,6 +288,12 @@ const STATIC_ARGUMENTS = new Map<string, readonly Arg[]>([
   ['MemoryAreas.queryProcess', [pid, mappedAddress]],
   ['MemoryAreas.queryProcessRange', [pid, mappedAddress, mappedEnd]],
   ['Handle.isHandle', [fresh('an MmapMut', (arena) => arena.receiver(MmapMut))]],
+  ['MmapOptions.fromShared', [fresh('the token of a live handle', (arena) => arena.receiver(MmapMut).share())]],
+  ['SharedMemory.create', [literal('P', P), fresh('{}', () => ({}))]],
+  ['SharedMemory.open', [fresh('the name of a live object', (arena) => arena.namedSharedMemory())]],
+  // Windows makes no descriptor over a section: there, a file's (refused, with its errno).
+  ['SharedMemory.fromFd', [fresh('a shared memory descriptor', (arena) => (isWindows ? sweepFile : arena.sharedMemory().fd))]],
+  ['SharedMemory.unlink', [fresh('the name of a live object', (arena) => arena.namedSharedMemory())]],
   ['formatPermissions', [fresh("{ protection: 3, shareMode: 'private' }", () => ({ protection: 3, shareMode: 'private' }))]],
 ]);
 
@@ -300,6 +317,8 @@ const RET = RET_BY_ARCH[process.arch];
 
 class Arena {
   readonly #handles: Handle[] = [];
+  readonly #sharedMemory: SharedMemory[] = [];
+  readonly #names: string[] = [];
   readonly #rawPages: { raw: RawMapping; adopted: boolean }[] = [];
   readonly #fixtures = new Map<string, unknown>();
   /** What dispose() could not undo. */
@@ -323,6 +342,7 @@ class Arena {
       if (cls === MmapOptions) return new MmapOptions(SIZE);
       if (cls === MmapSpan) return this.receiver(Mmap).span(8, 64);
       if (cls === MmapSpanMut) return this.receiver(MmapMut).span(8, 64);
+      if (cls === SharedMemory) return this.sharedMemory();
       return this.track(makerOf(cls)(new MmapOptions(SIZE)));
     }) as C['prototype'];
   }
@@ -350,6 +370,34 @@ class Arena {
     });
   }
 
+  /** An anonymous SharedMemory of SIZE bytes, closed after the call. */
+  sharedMemory(): SharedMemory {
+    return this.once('shm', () => this.trackSharedMemory(SharedMemory.create(SIZE)));
+  }
+
+  /** The name of a live named SharedMemory, unlinked after the call. */
+  namedSharedMemory(): string {
+    return this.once('named shm', () => {
+      const name = `memmap-sweep-${process.pid}`;
+      this.#names.push(name);
+      return this.trackSharedMemory(SharedMemory.create(SIZE, { name })).name!;
+    });
+  }
+
+  trackSharedMemory(shm: SharedMemory): SharedMemory {
+    this.#sharedMemory.push(shm);
+    return shm;
+  }
+
+  /** A shared mapping of `owner`'s class whose word at offset 0 holds 1 (for wait and notify). */
+  sharedReceiver(owner: Constructor): Handle {
+    return this.once(`shared ${owner.name}`, () => {
+      const handle = this.track(new MmapOptions(SIZE).withFlags(MmapFlags.SHARED).mapMut());
+      handle.setUint32(0, 1);
+      return owner === Mmap ? this.track(handle.makeReadOnly()) : handle;
+    });
+  }
+
   readOnlyView(): Uint8Array {
     return this.track(new MmapOptions(P).map()).view(0, 16) as Uint8Array;
   }
@@ -367,7 +415,9 @@ class Arena {
   take(result: unknown, label: string): Call[] {
     // A call may return what it was given (readInto returns its target): no Proxy trap may run here.
     if (types.isProxy(result)) return [];
-    if (result instanceof Handle) {
+    if (result instanceof SharedMemory) {
+      this.trackSharedMemory(result);
+    } else if (result instanceof Handle) {
       this.track(result);
       for (const page of this.#rawPages) if (!result.closed && result.start === page.raw.address) page.adopted = true;
     } else if (isRawMapping(result)) {
@@ -389,6 +439,14 @@ class Arena {
       }
     }
     for (const page of this.#rawPages) if (!page.adopted) this.#takeBack(page.raw, 'a raw page nobody adopted');
+    for (const shm of this.#sharedMemory) shm.close();
+    for (const name of this.#names) {
+      try {
+        SharedMemory.unlink(name);
+      } catch (error) {
+        if ((error as MmapError).code !== 'ENOENT') this.problems.push(`unlink of ${name} threw ${whatWasThrown(error)}`);
+      }
+    }
   }
 
   #takeBack(raw: RawMapping, what: string): void {
@@ -470,6 +528,8 @@ function foreignReceivers(member: Member): Arg[] {
 function validReceiver(owner: Constructor, key: PropertyKey, arena: Arena): object {
   if (key === 'asFunction') return owner === MmapMut ? arena.jitReceiver(MmapMut) : arena.once('exec', () => arena.track(new MmapOptions(SIZE).mapExec()));
   if (key === 'makeExecMut') return arena.jitReceiver(owner);
+  if (key === 'wait' || key === 'waitAsync' || key === 'notify') return arena.sharedReceiver(owner);
+  if (owner === SharedMemory) return arena.sharedMemory();
   if (key === 'merge') return arena.pair(owner)[0];
   if (key === 'mapExecMut' || key === 'reserveExecMut') return new MmapOptions(SIZE).withUnsafeFlags(UnsafeMmapFlags.JIT);
   if (key === 'mapFromExisting') return new MmapOptions(P).withAddress(arena.raw().address);
