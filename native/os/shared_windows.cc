@@ -219,7 +219,8 @@ Error shm_descriptor(FileHandle, int*) {
   // GetFileType, which knows no sections (FILE_TYPE_UNKNOWN). Wine answers
   // FILE_TYPE_DISK, so it would pass there and nowhere else.
   return Error{Error::kUnsupported,
-               "shm.fd: Windows has no C runtime descriptor over a section to pass to a child"};
+               "shm.fd (a descriptor for a child's stdio: Windows has none over a section; "
+               "pass a named SharedMemory instead)"};
 }
 
 void shm_close_descriptor(int) {}
