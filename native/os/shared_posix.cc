@@ -35,6 +35,28 @@ namespace {
 
 Error fail(const char* syscall) { return Error{errno, syscall}; }
 
+// What fstat says: whether `fd` is a regular file (memfd and shm objects are,
+// on Linux and FreeBSD), and its size. glibc's fstat() binds its 2.33
+// version; statx (2.28) keeps the prebuild within its glibc floor.
+Error status(int fd, bool* regular, uint64_t* size) {
+#if defined(__GLIBC__) && defined(STATX_SIZE)
+  struct statx info;
+  if (::statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, &info) != 0) return fail("statx");
+  *regular = S_ISREG(info.stx_mode);
+  *size = info.stx_size;
+#else
+  struct stat info;
+  if (::fstat(fd, &info) != 0) return fail("fstat");
+#if defined(__APPLE__)
+  *regular = true;  // macOS reports no file type for shm objects
+#else
+  *regular = S_ISREG(info.st_mode);
+#endif
+  *size = static_cast<uint64_t>(info.st_size);
+#endif
+  return {};
+}
+
 // Closes `fd` keeping the errno of the failure being reported.
 Error close_after(int fd, const char* syscall) {
   Error error = fail(syscall);
@@ -118,12 +140,11 @@ Error shm_open(const std::string& name, bool writable, FileHandle* out) {
 }
 
 Error shm_adopt(int fd, FileHandle* out) {
-  struct stat status;
-  if (::fstat(fd, &status) != 0) return fail("fstat");
-#if !defined(__APPLE__)
-  // macOS reports no file type for shm objects.
-  if (!S_ISREG(status.st_mode)) return Error{EINVAL, "fstat (not shared memory or a file)"};
-#endif
+  bool regular;
+  uint64_t size;
+  Error error = status(fd, &regular, &size);
+  if (error) return error;
+  if (!regular) return Error{EINVAL, "fstat (not shared memory or a file)"};
   // A copy of our own: the caller's descriptor stays theirs to close, and
   // closing ours can never close a number someone else reuses.
   int own = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -140,10 +161,8 @@ Error shm_descriptor(FileHandle handle, int* fd) {
 void shm_close_descriptor(int) {}
 
 Error shm_size(FileHandle handle, uint64_t* size) {
-  struct stat status;
-  if (::fstat(static_cast<int>(handle), &status) != 0) return fail("fstat");
-  *size = static_cast<uint64_t>(status.st_size);
-  return {};
+  bool regular;
+  return status(static_cast<int>(handle), &regular, size);
 }
 
 bool shm_sealed(FileHandle handle) {

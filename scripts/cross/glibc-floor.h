@@ -26,4 +26,10 @@ __asm__(".symver dlsym,dlsym@" MEMMAP_GLIBC_BASE);
 // bind inside the addon and always take the atomic path.
 #ifdef __cplusplus
 extern "C" __attribute__((visibility("hidden"))) char __libc_single_threaded;
+// GCC 12's allocators throw through std::__throw_bad_array_new_length, new in
+// GCC 11's libstdc++ (GLIBCXX_3.4.29): the addon has its own, hidden copy
+// (glibc-floor.cc), throwing the same exception.
+namespace std {
+__attribute__((visibility("hidden"), noreturn)) void __throw_bad_array_new_length();
+}
 #endif
