@@ -87,6 +87,9 @@ const SETUP: Record<string, Setup> = {
   'Sharing memory between processes #1': {
     after: (directory) => expect(fs.readFileSync(path.join(directory, 'hits.bin')).readBigInt64LE(0)).toBe(1n),
   },
+  'Shared-memory objects, and waiting across processes #1': {
+    skip: isWindows ? 'it passes an anonymous object as a descriptor, which Windows has none of (a named object is the way there)' : undefined,
+  },
   'Reservations #1': { skip: is32Bit ? `it reserves 64 GiB, and ${notIn32Bit}` : undefined },
   'Generated code (JIT) #1': {
     skip: process.arch === 'x64' && !isWindows ? undefined : `its machine code is x86-64 System V, and this is ${process.platform}-${process.arch}`,
