@@ -120,6 +120,7 @@ export const SHARED_MAPPING_TOKEN = 'memmap.shared-mapping';
  * hand to {@link MmapOptions.fromShared} there.
  */
 export interface SharedMappingToken {
+  /** Always `'memmap.shared-mapping'`: what fromShared() takes. */
   readonly kind: typeof SHARED_MAPPING_TOKEN;
   /** Names the shared pages in this process. */
   readonly id: number;
