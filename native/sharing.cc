@@ -207,8 +207,10 @@ class WaitWork {
     auto* work = static_cast<WaitWork*>(data);
     napi_delete_async_work(env, work->work_);
     work->work_ = nullptr;
+    // Not again once JavaScript has stopped: an environment being torn
+    // down waits for its queued work, and would wait for ever.
     if (status == napi_ok && !work->done_ && !work->error_ && work->region_->live() &&
-        work->Queue(env)) {
+        !JavaScriptStopped(env) && work->Queue(env)) {
       return;
     }
     std::unique_ptr<WaitWork> owned(work);
