@@ -323,6 +323,12 @@ class Arena {
   readonly #fixtures = new Map<string, unknown>();
   /** What dispose() could not undo. */
   readonly problems: string[] = [];
+  /**
+   * A call returned a SharedArrayBuffer over mapped pages: it cannot be
+   * detached, and its pages go when it is collected, the one way to
+   * release them (MmapMut.sharedBuffer() says so): after the call, a collection.
+   */
+  collectAfter = false;
 
   /** One fixture per key and call, so that a receiver and its arguments can share one. */
   once<T>(key: string, make: () => T): T {
@@ -415,7 +421,9 @@ class Arena {
   take(result: unknown, label: string): Call[] {
     // A call may return what it was given (readInto returns its target): no Proxy trap may run here.
     if (types.isProxy(result)) return [];
-    if (result instanceof SharedMemory) {
+    if (result instanceof SharedArrayBuffer) {
+      this.collectAfter = true;
+    } else if (result instanceof SharedMemory) {
       this.trackSharedMemory(result);
     } else if (result instanceof Handle) {
       this.track(result);
@@ -735,6 +743,12 @@ function firstSourceFrame(stack: string): string {
   return '';
 }
 
+/** A full collection, and the turns that finalizers run in. */
+async function collected(): Promise<void> {
+  (globalThis as { gc?: () => void }).gc?.();
+  for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Makes `call` and reports what was wrong with it; returns the follow-up calls on what it returned. */
 async function attempt(call: Call, key: string, report: (finding: Finding) => void): Promise<Call[]> {
   write({ kind: 'call', key, label: call.label });
@@ -770,6 +784,7 @@ async function attempt(call: Call, key: string, report: (finding: Finding) => vo
   } finally {
     arena.dispose();
     for (const problem of arena.problems) found('cleanup', problem);
+    if (arena.collectAfter) await collected();
   }
 }
 
