@@ -148,6 +148,34 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   return NativeMapping::New(env, std::move(region));
 }
 
+// mapRing(size, sharedMemory | null, offset, access): a double-mapped ring
+// of 2 * size bytes.
+Napi::Value MapRing(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon* addon = GetAddon(env);
+  RetryReleases(addon);
+  size_t size;
+  if (!ExactSizeArg(info, 0, "size", &size)) return Napi::Value();
+  os::FileHandle object = -1;
+  if (info[1].IsObject()) {
+    NativeSharedMemory* shared_memory = NativeSharedMemory::From(info[1]);
+    if (!shared_memory || !shared_memory->Open(env, &object)) return Napi::Value();
+  }
+  uint64_t offset = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+  uint32_t access = info[3].As<Napi::Number>().Uint32Value();
+  os::Mapping mapping;
+  os::Error error = os::map_ring(size, object, offset, access, &mapping);
+  if (error) return ThrowOsError(env, error, "a ring of " + DescribeSize(size));
+  if (mapping.address == nullptr) {
+    os::unmap(mapping.allocation, mapping.address, mapping.size);
+    return ThrowAddressZero(env);
+  }
+  auto region = std::make_shared<Region>(addon, std::move(mapping), access, false, object < 0);
+  region->set_ring();
+  region->Account(env);
+  return NativeMapping::New(env, std::move(region));
+}
+
 // adopt(address, size, access): pages mapped by someone else, that nobody
 // of ours owns, become a handle's.
 Napi::Value Adopt(const Napi::CallbackInfo& info) {
@@ -275,6 +303,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.DefineProperties({
       Napi::PropertyDescriptor::Function(env, exports, "map", Map),
       Napi::PropertyDescriptor::Function(env, exports, "adopt", Adopt),
+      Napi::PropertyDescriptor::Function(env, exports, "mapRing", MapRing),
       Napi::PropertyDescriptor::Function(env, exports, "pageSize", PageSize),
       Napi::PropertyDescriptor::Function(env, exports, "allocationGranularity",
                                          AllocationGranularity),

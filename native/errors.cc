@@ -32,6 +32,11 @@ Napi::Value Throw(Napi::Env env, Napi::Value error) {
 }  // namespace
 
 Napi::Value MakeOsError(Napi::Env env, const os::Error& error, const std::string& detail) {
+  if (error.code == os::Error::kCannotGrowInPlace) {
+    return MakeError(env, "ERR_MMAP_CANNOT_GROW_IN_PLACE",
+                     "cannot grow in place: the address space right after the mapping is taken; "
+                     "remap(size, { mayMove: true }) lets it move (views are detached either way)");
+  }
   if (error.code == os::Error::kUnsupported) {
     return MakeError(env, "ERR_MMAP_UNSUPPORTED",
                      std::string(error.syscall) + " is not supported on this platform");

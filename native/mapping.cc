@@ -110,6 +110,13 @@ Napi::Value ThrowShared(Napi::Env env, const char* what) {
                         "thread) or a SharedArrayBuffer from sharedBuffer() still holds them");
 }
 
+// A ring's halves are one object mapped twice: a piece of it would be
+// half a ring.
+Napi::Value ThrowRing(Napi::Env env, const char* what) {
+  return ThrowError(env, "ERR_MMAP_UNSUPPORTED",
+                    std::string("a ring cannot be ") + what + ": its halves are the same pages");
+}
+
 Napi::Value Done(Napi::Env env, const os::Error& error) {
   return error ? ThrowOsError(env, error) : env.Undefined();
 }
@@ -137,6 +144,8 @@ Napi::Function NativeMapping::DefineClass(Napi::Env env) {
           InstanceMethod<&NativeMapping::Split>("split"),
           InstanceMethod<&NativeMapping::Absorb>("absorb"),
           InstanceMethod<&NativeMapping::Function>("function"),
+          InstanceMethod<&NativeMapping::Remap>("remap"),
+          InstanceMethod<&NativeMapping::Residency>("residency"),
           InstanceMethod<&NativeMapping::Share>("share"),
           InstanceMethod<&NativeMapping::SharedBuffer>("sharedBuffer"),
           InstanceMethod<&NativeMapping::Wait>("wait"),
@@ -319,6 +328,7 @@ Napi::Value NativeMapping::Split(const Napi::CallbackInfo& info) {
                           std::to_string(region->size()) + " bytes of the mapping");
   }
   bool keep_low = info[1].As<Napi::Boolean>().Value();
+  if (region->ring()) return ThrowRing(info.Env(), "split");
   if (region->pinned()) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "split");
   if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
@@ -332,6 +342,7 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   if (!other) return Napi::Value();
   Region* next = other->Live(info.Env());
   if (!next) return Napi::Value();
+  if (region->ring() || next->ring()) return ThrowRing(info.Env(), "merged");
   if (region->pinned() || next->pinned()) return ThrowBusy(info.Env());
   if (!region->Unshare() || !next->Unshare()) return ThrowShared(info.Env(), "merge");
   if (!os::mergeable(region->allocation(), next->allocation())) {
@@ -344,6 +355,43 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   region->Consume();
   region->Absorb(info.Env(), *next);
   return info.Env().Undefined();
+}
+
+// remap(size, mayMove): the TypeScript layer checked the size against the
+// file, the page size and the address space.
+Napi::Value NativeMapping::Remap(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* region = Live(env);
+  size_t size;
+  if (!region || !ExactSizeArg(info, 0, "size", &size)) return Napi::Value();
+  bool may_move = info[1].As<Napi::Boolean>().Value();
+  if (region->ring()) return ThrowRing(env, "remapped");
+  if (region->pinned()) return ThrowBusy(env);
+  if (!region->Unshare()) return ThrowShared(env, "remap");
+  // Views go first: their length cannot change, and the pages may move.
+  if (region->DetachViews(env)) return ThrowMovedOut(env);
+  size_t old_size = region->size();
+  os::Error error = region->Remap(env, size, may_move);
+  if (error) {
+    return ThrowOsError(env, error, DescribeSize(old_size) + " to " + DescribeSize(size) +
+                                        "; the handle stays as it was");
+  }
+  return env.Undefined();
+}
+
+// residency(offset, length): one byte per page of the page-aligned range,
+// 1 where the page is resident.
+Napi::Value NativeMapping::Residency(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Region* region = LiveRange(info, 0);
+  if (!region) return Napi::Value();
+  size_t offset = SizeArg(info, 0), length = SizeArg(info, 1);
+  size_t pages = (length + os::page_size() - 1) / os::page_size();
+  Napi::Uint8Array result = Napi::Uint8Array::New(env, pages);
+  if (pages == 0) return result;
+  os::Error error = os::residency(region->address() + offset, length, result.Data());
+  if (error) return ThrowOsError(env, error);
+  return result;
 }
 
 // function(offset, signature, generation): `generation` is the one of the

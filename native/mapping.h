@@ -40,6 +40,8 @@ class NativeMapping : public Napi::ObjectWrap<NativeMapping> {
   Napi::Value Split(const Napi::CallbackInfo& info);
   Napi::Value Absorb(const Napi::CallbackInfo& info);
   Napi::Value Function(const Napi::CallbackInfo& info);
+  Napi::Value Remap(const Napi::CallbackInfo& info);
+  Napi::Value Residency(const Napi::CallbackInfo& info);
   // sharing.cc
   Napi::Value Share(const Napi::CallbackInfo& info);
   Napi::Value SharedBuffer(const Napi::CallbackInfo& info);

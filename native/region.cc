@@ -281,6 +281,22 @@ bool Region::Unshare() {
   return SharedPages::TakeBack(shared_, &owner_);
 }
 
+os::Error Region::Remap(Napi::Env env, size_t size, bool may_move) {
+  uint8_t* moved_to = address_;
+  {
+    // Checked, moved and tracked under one lock: no MAP_FIXED of another
+    // thread may take the new range between the OS call and the registry.
+    auto exclusive = os::exclusive_tracking();
+    os::Error error = os::remap(allocation_, address_, size_, size, may_move, &moved_to);
+    if (error) return error;
+    os::move_tracked(owner_, reinterpret_cast<uintptr_t>(moved_to), size);
+  }
+  address_ = moved_to;
+  size_ = size;
+  Consume();
+  return {};
+}
+
 std::shared_ptr<Region> Region::Split(size_t at, bool keep_low) {
   os::Mapping piece{keep_low ? address_ + at : address_,
                     keep_low ? size_ - at : at, allocation_};

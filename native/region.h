@@ -89,6 +89,14 @@ class Region : public std::enable_shared_from_this<Region> {
   }
   void set_committed() { reserved_ = false; }
 
+  // Resizes the pages to `size` (see os::remap), in place or, with
+  // `may_move`, anywhere; the caller has detached the views. On error the
+  // region is as it was.
+  os::Error Remap(Napi::Env env, size_t size, bool may_move);
+  // Whether the region is a double-mapped ring (never split or merged).
+  bool ring() const { return ring_; }
+  void set_ring() { ring_ = true; }
+
   // Moves [at, size) (keep_low) or [0, at) (!keep_low) into a new region.
   // The caller has detached this region's views.
   std::shared_ptr<Region> Split(size_t at, bool keep_low);
@@ -126,6 +134,7 @@ class Region : public std::enable_shared_from_this<Region> {
   uint32_t access_;
   bool reserved_;
   bool anonymous_;
+  bool ring_ = false;
   State state_ = State::kLive;
   bool release_on_end_ = true;
   // A view that may live on in another thread outlived this environment:

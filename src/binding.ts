@@ -42,6 +42,10 @@ export interface NativeMapping {
   split(at: number, keepLow: boolean): NativeMapping;
   absorb(other: NativeMapping): void;
   function(offset: number, signature: { args: number[]; returns: number; jit: boolean }, generation: number): (...args: unknown[]) => unknown;
+  /** Resizes, in place or (mayMove) anywhere; views are detached. */
+  remap(size: number, mayMove: boolean): void;
+  /** One byte per page of the page-aligned range: 1 where resident. */
+  residency(offset: number, length: number): Uint8Array;
   /** Shares the pages with other threads (native/sharing.h); returns a token's id. */
   share(...description: SharedDescription): number;
   sharedBuffer(...description: SharedDescription): SharedArrayBuffer;
@@ -69,6 +73,8 @@ interface Native {
     alignment: number,
     mode: number,
   ): NativeMapping;
+  /** A double-mapped ring of 2 * size bytes, over `sharedMemory` at `offset` or memory of its own. */
+  mapRing(size: number, sharedMemory: import('./shared').NativeSharedMemory | null, offset: number, access: number): NativeMapping;
   /** Refuses (ERR_MMAP_INVALID_ADDRESS) pages not all mapped, or owned by a live handle. */
   adopt(address: bigint, size: number, access: number): NativeMapping;
   pageSize(): number;

@@ -18,11 +18,12 @@
 import { constants as bufferConstants } from 'node:buffer';
 import * as access from './accessors';
 import { makeSpan, MmapSpan, MmapSpanMut, Target, wholeTarget } from './accessors';
-import { native, NativeMapping, WaitResult } from './binding';
-import { fail } from './errors';
+import * as fs from 'node:fs';
+import { native, NativeMapping, PAGE_SIZE, WaitResult } from './binding';
+import { fail, failUnreadable } from './errors';
 import { Access, MmapFlags, Protection, UnsafeMmapFlags } from './flags';
 import { encodeSignature, FunctionSignature, GeneratedFunction } from './function';
-import { checkRange, checkUint, describe, isMultiple } from './validate';
+import { checkRange, checkSize, checkUint, describe, isMultiple } from './validate';
 
 /** @internal What travels with a handle through splits and `makeX()`. */
 export interface HandleState {
@@ -131,6 +132,40 @@ export interface SharedMappingToken {
 }
 
 export type { WaitResult };
+
+/** What {@link MappedHandle.residency} reports. */
+export interface Residency {
+  /** How many pages the range spans. */
+  readonly pages: number;
+  /** How many of them are resident. */
+  readonly resident: number;
+  /** One bit per page, set where resident: page `i` is bit `i % 8` of byte `i >> 3`. */
+  readonly bitmap: Uint8Array;
+}
+
+/** Options of {@link Handle.remap}. */
+export interface RemapOptions {
+  /** Let the mapping move when it cannot grow where it is (default false: `start` never changes). */
+  readonly mayMove?: boolean;
+  /**
+   * For a file mapping that grows: the file, if the descriptor it was mapped
+   * with has been closed since (it must be the same file, by device and inode).
+   */
+  readonly file?: number | { readonly fd: number };
+}
+
+/** What a file or shared-memory mapping covers, for remap() to check growth against. */
+type Backing =
+  | { readonly kind: 'file'; readonly fd: number; readonly dev: number; readonly ino: number; readonly offset: number }
+  | { readonly kind: 'shared memory'; readonly size: number; readonly offset: number };
+
+/** @internal The backing of each native mapping that has one (set by MmapOptions, kept through splits). */
+export const backings = new WeakMap<NativeMapping, Backing>();
+
+/** `backing` moved `by` bytes into the file. */
+function advanced(backing: Backing, by: number): Backing {
+  return { ...backing, offset: backing.offset + by };
+}
 
 /** @internal A handle class. Their constructors are protected: handles are made by construct(). */
 export type HandleClass<H> = { readonly prototype: H; readonly name: string };
@@ -335,6 +370,47 @@ export abstract class Handle implements Disposable {
   }
 
   /**
+   * Grows or shrinks the mapping to `newSize` bytes and keeps the handle.
+   * Views are detached first (their length cannot change). `start` stays
+   * where it is unless `mayMove` allows a move: growing needs the address
+   * space right after the mapping, else `ERR_MMAP_CANNOT_GROW_IN_PLACE`.
+   * A file mapping grows only over bytes the file has
+   * (`ERR_MMAP_BEYOND_EOF`), a shared-memory one within the object. Linux
+   * moves pages with `mremap` (no copy); Windows copies anonymous memory to
+   * move it and maps a file view anew; macOS and FreeBSD shrink only.
+   * Huge-page mappings resize by whole huge pages. Refused as a split is
+   * (`ERR_MMAP_BUSY`, `ERR_MMAP_SHARED`, `ERR_MMAP_VIEW_TRANSFERRED`), and for
+   * rings.
+   */
+  remap(newSize: number, options: RemapOptions = {}): void {
+    let mayMove: unknown;
+    let file: unknown;
+    try {
+      ({ mayMove, file } = options);
+    } catch (cause) {
+      failUnreadable('options', 'an object with mayMove and file', cause);
+    }
+    const size = checkSize(newSize);
+    if (mayMove !== undefined && typeof mayMove !== 'boolean') {
+      fail('ERR_INVALID_ARG_TYPE', `options.mayMove must be a boolean, got ${describe(mayMove)}`);
+    }
+    const fileFd = file === undefined ? undefined : descriptorOf(file);
+    const at = live(this);
+    const state = stateOf(this);
+    if (state.pageSize > PAGE_SIZE && !isMultiple(size, state.pageSize)) {
+      fail('ERR_MMAP_INVALID_SIZE', `a huge-page mapping resizes by whole pages of ${state.pageSize} bytes, got ${size}`);
+    }
+    const backing = backings.get(at.mapping);
+    if (backing !== undefined && size > at.length) checkGrowth(backing, size, fileFd);
+    try {
+      at.mapping.remap(size, mayMove === true);
+    } finally {
+      forgetBytes(this); // detached natively, whatever the outcome
+    }
+    renew(this);
+  }
+
+  /**
    * Splits at `at` (a multiple of the mapping's page size, 0 < at < size): this handle
    * keeps `[0, at)` and the returned one holds `[at, size)`. Views of this
    * handle are detached. `ERR_MMAP_BUSY` while a `flushAsync()` runs;
@@ -408,12 +484,17 @@ function split<H extends Handle>(handle: H, at: number, keepLow: boolean): H {
   } finally {
     forgetBytes(handle); // detached natively, whatever the outcome
   }
+  const backing = backings.get(target.mapping);
+  if (backing !== undefined) {
+    backings.set(piece, keepLow ? advanced(backing, at) : backing);
+    if (!keepLow) backings.set(target.mapping, advanced(backing, at));
+  }
   renew(handle);
   return construct(classOf(handle) as HandleClass<H>, piece, state);
 }
 
 // The handle classes fromShared() can make, by their index in a description.
-const shareable = (): readonly HandleClass<Handle>[] => [MmapNone, Mmap, MmapMut, ReservedNone, Reserved, ReservedMut];
+const shareable = (): readonly HandleClass<Handle>[] => [MmapNone, Mmap, MmapMut, ReservedNone, Reserved, ReservedMut, MmapRing];
 
 function describeForSharing(handle: Handle): [number, number, number, number, number] {
   const state = stateOf(handle);
@@ -456,6 +537,52 @@ function checkTimeout(value: number | undefined): number {
   if (typeof value !== 'number') fail('ERR_INVALID_ARG_TYPE', `timeoutMs must be a number, got ${describe(value)}`);
   if (Number.isNaN(value) || value === Infinity) return -1;
   return Math.max(value, 0);
+}
+
+function descriptorOf(file: unknown): number {
+  let fd: unknown = file;
+  if (typeof file === 'object' && file !== null) {
+    try {
+      fd = (file as { fd: unknown }).fd;
+    } catch (cause) {
+      failUnreadable('options.file.fd', 'a file descriptor', cause);
+    }
+  }
+  if (typeof fd !== 'number' || !Number.isInteger(fd) || fd < 0) {
+    fail('ERR_INVALID_ARG_TYPE', `options.file must be an open file descriptor or a FileHandle, got ${describe(file)}`);
+  }
+  return fd;
+}
+
+/** Whether the file or object behind a mapping has `size` bytes from the mapping's offset. */
+function checkGrowth(backing: Backing, size: number, fileFd: number | undefined): void {
+  let available: number;
+  if (backing.kind === 'shared memory') {
+    available = backing.size;
+  } else {
+    const fd = fileFd ?? backing.fd;
+    let stats: fs.Stats | undefined;
+    try {
+      stats = fs.fstatSync(fd);
+    } catch {
+      stats = undefined;
+    }
+    if (stats === undefined || stats.dev !== backing.dev || stats.ino !== backing.ino) {
+      fail(
+        'ERR_MMAP_BEYOND_EOF',
+        fileFd === undefined
+          ? `cannot check the file's size to grow its mapping: descriptor ${fd}, which it was mapped with, is closed or now names another file; pass { file }`
+          : `options.file (descriptor ${fd}) is not the file the mapping was made from`,
+      );
+    }
+    available = stats.size;
+  }
+  if (backing.offset + size > available) {
+    fail(
+      'ERR_MMAP_BEYOND_EOF',
+      `remap to ${size} bytes at offset ${backing.offset} extends past the end of the ${backing.kind === 'file' ? 'file' : 'shared memory object'} (${available} bytes)`,
+    );
+  }
 }
 
 /** Ends `handle` and gives its mapping to a new one of `Target`. */
@@ -539,6 +666,26 @@ export abstract class MappedHandle extends Handle {
     if (code < 0) fail('ERR_INVALID_ARG_VALUE', `advice must be one of ${ADVICE.join(', ')}, got ${describe(advice)}`);
     const [mapping, start, size] = pageRange(this, offset, length);
     mapping.advise(code, start, size);
+  }
+
+  /**
+   * Which pages of the range (default: all) are in memory: `mincore` (Linux:
+   * for a file mapping, whether the page cache holds them), Windows'
+   * `QueryWorkingSetEx`. Page `i` of the range is bit `i % 8` of
+   * `bitmap[i >> 3]`. The range widens to whole pages.
+   */
+  residency(offset = 0, length?: number): Residency {
+    const [mapping, start, size] = pageRange(this, offset, length);
+    const perPage = mapping.residency(start, size);
+    const bitmap = new Uint8Array(Math.ceil(perPage.length / 8));
+    let resident = 0;
+    for (let page = 0; page < perPage.length; page++) {
+      if (perPage[page]! & 1) {
+        bitmap[page >> 3]! |= 1 << (page & 7);
+        resident++;
+      }
+    }
+    return { pages: perPage.length, resident, bitmap };
   }
 
   /** Makes the instruction cache coherent with the handle's bytes. */
@@ -815,6 +962,18 @@ export class MmapMut extends BytesHandle {
   setFloat32(offset: number, value: number, littleEndian?: boolean): void { access.setFloat32(liveMut(this), offset, value, littleEndian); }
   /** As `DataView.setFloat64`. */
   setFloat64(offset: number, value: number, littleEndian?: boolean): void { access.setFloat64(liveMut(this), offset, value, littleEndian); }
+}
+
+/**
+ * A double-mapped ring ({@link MmapOptions.mapRing}): an {@link MmapMut}
+ * whose `bytes` are `2 * ringSize` long, where byte `i` and byte
+ * `i + ringSize` are the same memory.
+ */
+export class MmapRing extends MmapMut {
+  /** The ring's own size: half of `size`. */
+  get ringSize(): number {
+    return live(this).length / 2;
+  }
 }
 
 /**

@@ -18,12 +18,13 @@ export {
   Mmap,
   MmapMut,
   MmapNone,
+  MmapRing,
   Reserved,
   ReservedHandle,
   ReservedMut,
   ReservedNone,
 } from './handles';
-export type { Advice, Bytes, RawMapping, ReadonlyArrayBuffer, ReadonlyBytes, SharedMappingToken, WaitResult } from './handles';
+export type { Advice, Bytes, RawMapping, ReadonlyArrayBuffer, ReadonlyBytes, RemapOptions, Residency, SharedMappingToken, WaitResult } from './handles';
 export { MmapOptions } from './options';
 export { SharedMemory } from './shared';
 export type { SharedMemoryOptions } from './shared';

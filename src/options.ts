@@ -9,6 +9,7 @@ import { fail, failUnreadable, MmapError } from './errors';
 import { Access, KNOWN_FLAGS, KNOWN_UNSAFE_FLAGS, MmapFlags, UnsafeMmapFlags } from './flags';
 import {
   adoptShared,
+  backings,
   checkWritableExec,
   construct,
   Handle,
@@ -17,6 +18,7 @@ import {
   Mmap,
   MmapMut,
   MmapNone,
+  MmapRing,
   Reserved,
   ReservedMut,
   ReservedNone,
@@ -292,6 +294,47 @@ export class MmapOptions {
     return this.#make(MmapMut, Access.EXEC_MUT, false);
   }
 
+  /**
+   * Maps a double-mapped ring of `size` bytes (a multiple of
+   * {@link MmapOptions.allocationGranularity}: 64 KiB on Windows): its
+   * `bytes` are `2 * size` long, and byte `i` and byte `i + size` are the
+   * same memory, so a record that runs past the end continues at the start
+   * without being split. Over {@link MmapOptions.withSharedMemory}'s object
+   * (from its offset) every process mapping it sees the same ring; otherwise
+   * the ring's memory is its own. Both halves are mapped into one
+   * reservation, so no other mapping can land between them. Other options
+   * (a file, an address, alignment, huge pages) do not apply
+   * (`ERR_INVALID_ARG_VALUE`). A ring is never split, merged or remapped
+   * (`ERR_MMAP_UNSUPPORTED`).
+   */
+  mapRing(): MmapRing {
+    checkOptions(this);
+    const granularity = ALLOCATION_GRANULARITY;
+    if (!isMultiple(this.#size, granularity)) {
+      fail('ERR_MMAP_INVALID_SIZE', `a ring's size must be a multiple of the allocation granularity ${granularity}, got ${this.#size}`);
+    }
+    if (this.#fd !== -1 || this.#address !== undefined || this.#alignment !== 0 || this.#pageSize !== 0 || (this.#flags & MmapFlags.HUGE_PAGES) !== 0) {
+      fail('ERR_INVALID_ARG_VALUE', 'a ring takes a size and, optionally, withSharedMemory(): withFile(), withAddress(), withAlignment() and huge pages do not apply');
+    }
+    if ((this.#flags & MmapFlags.COPY_ON_WRITE) !== 0) {
+      fail('ERR_INVALID_ARG_VALUE', 'a ring is shared memory mapped twice: MmapFlags.COPY_ON_WRITE does not apply');
+    }
+    const shared = this.#sharedMemory === null ? null : nativeSharedMemory(this.#sharedMemory);
+    if (shared !== null && this.#offset + this.#size > shared.size) {
+      fail(
+        'ERR_MMAP_BEYOND_EOF',
+        `ring offset ${this.#offset}, size ${this.#size} extends past the end of the shared memory object (${shared.size} bytes)`,
+      );
+    }
+    const mapping = native.mapRing(this.#size, shared, this.#offset, Access.MUT);
+    return construct(MmapRing, mapping, {
+      access: Access.MUT,
+      flags: (this.#flags | MmapFlags.SHARED) & ~MmapFlags.COPY_ON_WRITE,
+      unsafeFlags: this.#unsafeFlags,
+      pageSize: PAGE_SIZE,
+    });
+  }
+
   /** Reserves address space that will commit inaccessible. */
   reserveNone(): ReservedNone {
     checkOptions(this);
@@ -348,17 +391,19 @@ export class MmapOptions {
 
   #make<H>(Target: HandleClass<H>, access: number, reserve: boolean): H {
     checkWritableExec(access, this.#unsafeFlags);
-    const request = this.#request(access, reserve);
+    const [request, backing] = this.#request(access, reserve);
     let mapping: NativeMapping;
     try {
       mapping = map(request);
     } catch (error) {
       throw typeof request.fd === 'number' && request.fd >= 0 ? withPath(error, request.fd) : error;
     }
+    if (backing !== undefined) backings.set(mapping, backing);
     return construct(Target, mapping, this.#state(access));
   }
 
-  #request(access: number, reserve: boolean): MapRequest {
+  /** The request, and what remap() will check growth against. */
+  #request(access: number, reserve: boolean): [MapRequest, Parameters<typeof backings.set>[1] | undefined] {
     const fixed = (this.#unsafeFlags & UnsafeMmapFlags.MAP_FIXED) !== 0;
     if (fixed && this.#address === undefined) {
       fail('ERR_MMAP_MISSING_ADDRESS', 'UnsafeMmapFlags.MAP_FIXED needs withAddress(address)');
@@ -386,7 +431,7 @@ export class MmapOptions {
     if (this.#fd !== -1 && this.#sharedMemory !== null) {
       fail('ERR_INVALID_ARG_VALUE', 'withFile() and withSharedMemory() both choose the backing: give one of them');
     }
-    if (this.#fd !== -1) this.#checkFileRange();
+    const stats = this.#fd !== -1 ? this.#checkFileRange() : undefined;
     const shared = this.#sharedMemory === null ? null : nativeSharedMemory(this.#sharedMemory);
     if (shared !== null && this.#offset + this.#size > shared.size) {
       fail(
@@ -397,7 +442,13 @@ export class MmapOptions {
     if ((this.#flags & MmapFlags.COPY_ON_WRITE) !== 0 && (this.#flags & MmapFlags.SHARED) !== 0) {
       fail('ERR_INVALID_ARG_VALUE', 'MmapFlags.COPY_ON_WRITE and MmapFlags.SHARED exclude each other');
     }
-    return {
+    const backing =
+      stats !== undefined && stats.isFile()
+        ? ({ kind: 'file', fd: this.#fd, dev: stats.dev, ino: stats.ino, offset: this.#offset } as const)
+        : shared !== null
+          ? ({ kind: 'shared memory', size: shared.size, offset: this.#offset } as const)
+          : undefined;
+    const request = {
       size: this.#size,
       address: this.#address ?? 0n,
       fixed,
@@ -410,6 +461,7 @@ export class MmapOptions {
       jit: (this.#unsafeFlags & UnsafeMmapFlags.JIT) !== 0,
       reserve,
     };
+    return [request, backing];
   }
 
   /** The huge page size to ask for: 0 for none, or for the system default with HUGE_PAGES. */
@@ -425,7 +477,7 @@ export class MmapOptions {
     return PAGE_SIZE;
   }
 
-  #checkFileRange(): void {
+  #checkFileRange(): fs.Stats {
     let stats: fs.Stats;
     try {
       stats = fs.fstatSync(this.#fd);
@@ -440,5 +492,6 @@ export class MmapOptions {
         `file range offset ${this.#offset}, size ${this.#size} extends past the end of the file (${stats.size} bytes)`,
       );
     }
+    return stats;
   }
 }

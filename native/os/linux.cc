@@ -87,6 +87,21 @@ int advice_value(Advice advice) {
   return -1;
 }
 
+Error remap(uint8_t* address, size_t old_size, size_t new_size, bool may_move, uint8_t** out,
+            bool* done) {
+  *done = true;
+  void* moved = mremap(address, old_size, new_size, may_move ? MREMAP_MAYMOVE : 0);
+  if (moved == MAP_FAILED) {
+    // Without MREMAP_MAYMOVE, ENOMEM says the range after it is taken.
+    if (errno == ENOMEM && !may_move && new_size > old_size) {
+      return Error{Error::kCannotGrowInPlace, "mremap"};
+    }
+    return Error{errno, "mremap"};
+  }
+  *out = static_cast<uint8_t*>(moved);
+  return {};
+}
+
 }  // namespace kernel
 
 Error lock_on_fault(uint8_t* address, size_t size) {

@@ -38,6 +38,11 @@ int advice_value(Advice advice) {
   }
 }
 
+Error remap(uint8_t*, size_t, size_t, bool, uint8_t**, bool* done) {
+  *done = false;
+  return {};
+}
+
 }  // namespace kernel
 
 Error lock_on_fault(uint8_t*, size_t) { return Error{Error::kUnsupported, "mlock2"}; }

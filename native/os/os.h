@@ -52,6 +52,8 @@ struct Error {
   static constexpr int kUnsupported = -1;
   // The process asked about does not exist (Windows has no code of its own).
   static constexpr int kNoSuchProcess = -2;
+  // remap(): the range after the mapping is taken, and moving was not allowed.
+  static constexpr int kCannotGrowInPlace = -3;
   int code = 0;
   const char* syscall = nullptr;
   explicit operator bool() const { return code != 0; }
@@ -126,6 +128,28 @@ void jit_write_mode(bool writable);
 Error is_mapped(uint8_t* address, size_t size, bool* mapped);
 // Adopts pages mapped by someone else, so that unmap() can release them.
 AllocationRef adopt(uint8_t* address, size_t size);
+
+// Resizes the piece [address, address + old_size) of `allocation` to
+// `new_size` (both multiples of the page size, or of the huge page size the
+// piece was mapped with): shrinking releases the tail; growing maps the range
+// right after it only if that is free (never replacing anything), else, with
+// `may_move`, moves the whole piece elsewhere (Linux: mremap; Windows:
+// anonymous memory is copied, a file view is mapped anew); else
+// kCannotGrowInPlace. *moved_to is the piece's address afterwards. On error
+// the piece is as it was.
+Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, size_t new_size,
+            bool may_move, uint8_t** moved_to);
+// One byte per page of [address, address + size) (page aligned): bit 0 set
+// where the page is resident (mincore; Windows: QueryWorkingSetEx's Valid).
+Error residency(uint8_t* address, size_t size, uint8_t* pages);
+// A double-mapped ring: 2 * size bytes at *out where byte i and byte
+// i + size are the same memory. `size` is a multiple of
+// allocation_granularity(). `shared_memory` (a shm_create/open handle, at
+// `offset`) backs it, shared with every process mapping that object; -1
+// for memory of its own. No other thread's mapping can land between the
+// halves at any moment. The Mapping's size is 2 * size.
+Error map_ring(size_t size, FileHandle shared_memory, uint64_t offset, uint32_t access,
+               Mapping* out);
 
 size_t page_size();
 size_t allocation_granularity();

@@ -9,6 +9,7 @@
 
 #include "os.h"
 #include "posix.h"
+#include "shared.h"
 
 #if defined(__APPLE__)
 #include <libkern/OSCacheControl.h>
@@ -36,6 +37,7 @@ struct Allocation {
   bool anonymous;
   int map_flags;   // mmap(2) flags of the request
   uint32_t flags;  // its MmapFlags
+  bool ring = false;  // map_ring(): two views of one object, never merged
 };
 
 namespace {
@@ -145,7 +147,61 @@ AllocationRef adopt(uint8_t*, size_t) {
 // Each piece unmaps its own pages, so adjacent pieces can merge, as long as
 // commit() would remake them alike (a file piece must not become anonymous).
 bool mergeable(const AllocationRef& a, const AllocationRef& b) {
-  return a->anonymous == b->anonymous && a->map_flags == b->map_flags;
+  return a->anonymous == b->anonymous && a->map_flags == b->map_flags && !a->ring && !b->ring;
+}
+
+Error remap(const AllocationRef&, uint8_t* address, size_t old_size, size_t new_size,
+            bool may_move, uint8_t** moved_to) {
+  *moved_to = address;
+  if (new_size == old_size) return {};
+  bool done = false;
+  Error error = kernel::remap(address, old_size, new_size, may_move, moved_to, &done);
+  if (done || error) return error;
+  if (new_size > old_size) return Error{Error::kUnsupported, "growing a mapping (mremap is Linux's)"};
+  if (munmap(address + new_size, old_size - new_size) != 0) return fail("munmap");
+  return {};
+}
+
+Error residency(uint8_t* address, size_t size, uint8_t* pages) {
+#if defined(__linux__)
+  using Vector = unsigned char*;
+#else
+  using Vector = char*;
+#endif
+  if (mincore(address, size, reinterpret_cast<Vector>(pages)) != 0) return fail("mincore");
+  for (size_t i = 0, count = (size + page_size() - 1) / page_size(); i < count; ++i) pages[i] &= 1;
+  return {};
+}
+
+Error map_ring(size_t size, FileHandle shared_memory, uint64_t offset, uint32_t access,
+               Mapping* out) {
+  if (size > SIZE_MAX / 2) return Error{ENOMEM, "mmap"};
+  FileHandle object = shared_memory;
+  if (shared_memory < 0) {
+    Error error = shm_create("", size, false, &object);
+    if (error) return error;
+  }
+  // Both halves go into one reservation of their own, so that no other
+  // thread's mapping can ever land between them.
+  void* base = mmap(nullptr, 2 * size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  Error error;
+  if (base == MAP_FAILED) {
+    error = fail("mmap");
+  } else {
+    for (size_t half = 0; half < 2 && !error; ++half) {
+      void* at = mmap(static_cast<uint8_t*>(base) + half * size, size, prot_of(access),
+                      MAP_SHARED | MAP_FIXED, static_cast<int>(object), static_cast<off_t>(offset));
+      if (at == MAP_FAILED) error = fail("mmap");
+    }
+    if (error) munmap(base, 2 * size);
+  }
+  // The mappings keep the object; a descriptor of our own is not needed.
+  if (shared_memory < 0) shm_close(object);
+  if (error) return error;
+  out->address = static_cast<uint8_t*>(base);
+  out->size = 2 * size;
+  out->allocation = std::make_shared<Allocation>(Allocation{false, MAP_SHARED, kShared, true});
+  return {};
 }
 
 Error unmap(const AllocationRef&, uint8_t* address, size_t size) {

@@ -24,5 +24,10 @@ int map_flags(uint32_t flags);
 Error after_map(uint8_t* address, size_t size, uint32_t flags);
 // The madvise(2) value of an advice, or -1 where the kernel lacks it.
 int advice_value(Advice advice);
+// Resizes [address, address + old_size) keeping its pages, in place or, with
+// `may_move`, anywhere (Linux: mremap). *done is false where the kernel has
+// no such call: posix.cc then shrinks by hand and refuses to grow.
+Error remap(uint8_t* address, size_t old_size, size_t new_size, bool may_move, uint8_t** out,
+            bool* done);
 
 }  // namespace memmap::os::kernel
