@@ -2,13 +2,17 @@
 /**
  * Runs one contender on one case in a fresh Node process and prints one JSON
  * line: {ok, seconds | rss…, checksum} or {ok: false, reason}. A case may
- * return a promise, to let the event loop turn.
+ * return a promise, to let the event loop turn. The ping-pong case starts this
+ * program again as its partner process, and the shared-sum case as its workers.
  *
  *   node contenders/node.js '<json of {case, contender, variant, path, size, count, round}>'
  */
 const fs = require('node:fs');
 const path = require('node:path');
+const { execFileSync, spawn } = require('node:child_process');
+const { once } = require('node:events');
 const { setImmediate: nextTurn } = require('node:timers/promises');
+const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const work = require('../lib/work');
 
 const { Unsupported, secondsSince } = work;
@@ -343,7 +347,191 @@ const cases = {
     memmap: ({ count }) => timeMappings(count, () => {}),
     unmap: ({ count }) => timeMappings(count, (page) => page.unmap()),
   },
+
+  // Two processes take turns `count` times (after untimed warm-up turns);
+  // the partner is this program again, as the `pingPongPartner` case.
+  pingPong: {
+    memmap: ({ count }) => pingPong(count, 'memmap'),
+    pipe: ({ count }) => pingPong(count, 'pipe'),
+  },
+  pingPongPartner: {
+    memmap({ count }) {
+      const { MmapOptions, SharedMemory } = memmap();
+      const shm = SharedMemory.fromFd(3);
+      const mapping = new MmapOptions(PAGE).withSharedMemory(shm).mapMut();
+      shm.close();
+      const word = new Int32Array(mapping.buffer, 0, 1);
+      // Turn i: the word is 2i until the other side makes it 2i + 1; answer 2i + 2.
+      for (let i = 0; i < count; i++) {
+        while (Atomics.load(word, 0) !== 2 * i + 1) waitTurn(mapping, 2 * i);
+        Atomics.store(word, 0, 2 * i + 2);
+        mapping.notify(0);
+      }
+      mapping.unmap();
+      return { checksum: count };
+    },
+    pipe({ count, path: dir }) {
+      const input = fs.openSync(path.join(dir, 'to-partner'), 'r');
+      const output = fs.openSync(path.join(dir, 'from-partner'), 'w');
+      const byte = Buffer.alloc(1);
+      for (let i = 0; i < count; i++) {
+        if (fs.readSync(input, byte, 0, 1, null) !== 1) throw new Error(`the pipe closed after ${i} turns`);
+        fs.writeSync(output, byte, 0, 1, null);
+      }
+      fs.closeSync(input);
+      fs.closeSync(output);
+      return { checksum: count };
+    },
+  },
+
+  sharedSum: {
+    memmap: ({ size }) => sumInWorkers(size, 2),
+    one: ({ size }) => sumInWorkers(size, 1),
+  },
 };
+
+const WARM_TURNS = 1000;
+// A side stuck this long has lost its partner: fail rather than hang.
+const TURN_TIMEOUT_MS = 10_000;
+
+function waitTurn(mapping, value) {
+  if (mapping.wait(0, value, TURN_TIMEOUT_MS) === 'timed-out') {
+    throw new Error(`no turn within ${TURN_TIMEOUT_MS} ms (word ${value})`);
+  }
+}
+
+/**
+ * Hands the turn to a partner process and waits for it back, `count` times
+ * after WARM_TURNS untimed ones (they also cover the partner's start-up):
+ * through wait()/notify() on a SharedMemory mapped in both (passed as the
+ * partner's descriptor 3), or one byte each way over two FIFOs. The checksum
+ * is the number of turns the partner says it answered.
+ */
+async function pingPong(count, variant) {
+  const total = WARM_TURNS + count;
+  let turn;
+  let extraFds = [];
+  let dir;
+  let cleanUp;
+  if (variant === 'memmap') {
+    const { MmapOptions, SharedMemory } = memmap();
+    const shm = SharedMemory.create(PAGE);
+    const mapping = new MmapOptions(PAGE).withSharedMemory(shm).mapMut();
+    const word = new Int32Array(mapping.buffer, 0, 1);
+    extraFds = [shm.fd];
+    turn = (i) => {
+      Atomics.store(word, 0, 2 * i + 1);
+      mapping.notify(0);
+      while (Atomics.load(word, 0) === 2 * i + 1) waitTurn(mapping, 2 * i + 1);
+    };
+    cleanUp = () => {
+      shm.close();
+      mapping.unmap();
+    };
+  } else {
+    dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'memmap-bench-'));
+    execFileSync('mkfifo', [path.join(dir, 'to-partner'), path.join(dir, 'from-partner')]);
+  }
+  const partner = spawn(process.execPath, [__filename, JSON.stringify({ case: 'pingPongPartner', contender: variant, count: total, path: dir })], {
+    stdio: ['ignore', 'pipe', 'inherit', ...extraFds],
+  });
+  let stdout = '';
+  partner.stdout.on('data', (chunk) => (stdout += chunk));
+  const closed = once(partner, 'close');
+  try {
+    if (variant === 'pipe') {
+      // Opening a FIFO blocks until the other end opens it: both sides open in the same order.
+      const output = fs.openSync(path.join(dir, 'to-partner'), 'w');
+      const input = fs.openSync(path.join(dir, 'from-partner'), 'r');
+      const byte = Buffer.alloc(1);
+      turn = (i) => {
+        byte[0] = i;
+        fs.writeSync(output, byte, 0, 1, null);
+        if (fs.readSync(input, byte, 0, 1, null) !== 1 || byte[0] !== (i & 0xff)) throw new Error(`no answer to turn ${i}`);
+      };
+      cleanUp = () => {
+        fs.closeSync(output);
+        fs.closeSync(input);
+      };
+    }
+    for (let i = 0; i < WARM_TURNS; i++) turn(i);
+    const start = process.hrtime.bigint();
+    for (let i = WARM_TURNS; i < total; i++) turn(i);
+    const seconds = secondsSince(start);
+    cleanUp();
+    await closed;
+    const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    if (!answer.ok) throw new Error(`the partner failed: ${answer.reason ?? stdout}`);
+    return { seconds, checksum: answer.checksum };
+  } finally {
+    partner.kill();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Each worker sums views of at most this many bytes (one view is capped by
+// the runtime's ArrayBuffer limit).
+const CHUNK = 64 << 20;
+
+/** Calls `fn(view, offset)` for the views of `[offset, offset + length)`, chunk by chunk. */
+function forEachChunk(mapping, offset, length, fn) {
+  for (let at = offset; at < offset + length; at += CHUNK) fn(mapping.view(at, Math.min(CHUNK, offset + length - at)), at);
+}
+
+/**
+ * Fills an anonymous mapping of `size` bytes with known words (untimed),
+ * shares it with `count` workers, each of which maps the token with
+ * fromShared() and warms up, then times from posting "go" to every
+ * worker's sum of its equal share of the words. The checksum is the sum of
+ * all words, modulo 2^32.
+ */
+async function sumInWorkers(size, count) {
+  const { MmapOptions } = memmap();
+  const mapping = new MmapOptions(size).mapMut();
+  forEachChunk(mapping, 0, size, (view, offset) => {
+    const words = work.wordsOf(view);
+    for (let i = 0, n = offset >>> 2; i < words.length; i++, n++) words[i] = Math.imul(n, 0x9e3779b1);
+  });
+  const token = mapping.share();
+  const share = size / count;
+  const workers = Array.from({ length: count }, (_, k) => new Worker(__filename, { workerData: { token, offset: k * share, length: share } }));
+  // Listened for from the start: a worker may exit before its sum is awaited.
+  const exits = workers.map((worker) => once(worker, 'exit'));
+  const next = (worker) =>
+    new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+  try {
+    await Promise.all(workers.map(next));
+    const sums = Promise.all(workers.map(next));
+    const start = process.hrtime.bigint();
+    for (const worker of workers) worker.postMessage('go');
+    const results = await sums;
+    const seconds = secondsSince(start);
+    await Promise.all(exits);
+    return { seconds, checksum: results.reduce((sum, part) => (sum + part) | 0, 0) >>> 0 };
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+    mapping.unmap();
+  }
+}
+
+/** A worker of sumInWorkers: maps the token, warms up, says ready, sums its range on "go". */
+function sumRange({ token, offset, length }) {
+  const { MmapOptions } = memmap();
+  const mapping = MmapOptions.fromShared(token);
+  warm(() => work.sumWords(new Uint32Array(16384)));
+  parentPort.once('message', () => {
+    let sum = 0;
+    forEachChunk(mapping, offset, length, (view) => {
+      sum = (sum + work.sumWords(work.wordsOf(view))) | 0;
+    });
+    parentPort.postMessage(sum >>> 0);
+    mapping.unmap();
+  });
+  parentPort.postMessage('ready');
+}
 
 const YIELD_EVERY = 1000;
 
@@ -498,4 +686,6 @@ async function main() {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-main();
+// The workers of the sharedSum case run this file too.
+if (isMainThread) main();
+else sumRange(workerData);

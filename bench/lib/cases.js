@@ -1,6 +1,7 @@
 'use strict';
 /**
- * The cases of issues 7 and 11, their sizes, their contenders and their targets.
+ * The cases of issues 7 and 11 and of sharing (cases 11 and 12), their sizes,
+ * their contenders and their targets.
  *
  * A case has a `shortTitle` for the chart's rows and a full `title` for the
  * tables.
@@ -215,6 +216,47 @@ function makeCases(quick) {
         { vs: 'unmap', max: 1.5, text: 'within 1.5x of unmap()' },
         { of: 'peakRssGrowth', max: 48 * MiB, text: 'peak RSS growth within 48 MiB' },
       ],
+    },
+    // Sharing: two processes take turns, waiting with wait() on a word of a
+    // SharedMemory both map and handing over with Atomics.store + notify(),
+    // against the same round trips as one byte each way over a pair of pipes
+    // (named FIFOs, so both ends block in read(2) as the waits block in the
+    // kernel). One op is one round trip.
+    {
+      id: 'ping-pong',
+      kind: 'pingPong',
+      number: '11',
+      shortTitle: 'Ping-pong, wait/notify',
+      title:
+        `Ping-pong between two processes: ${quick ? '20k' : '100k'} round trips, each side waiting its turn with wait() ` +
+        'and handing it over with notify() on a SharedMemory both map, against one byte each way over a pipe (readSync/writeSync)',
+      metric: 'perOp',
+      work: { count: quick ? 20_000 : 100_000 },
+      contenders: [
+        { ...memmap, label: 'memmap, wait()/notify()' },
+        { name: 'pipe', label: 'pipe, one byte each way (readSync/writeSync)', role: 'reference', runner: 'node' },
+      ],
+      targets: [{ vs: 'pipe', max: 0.5, text: "at most half the pipe's time" }],
+    },
+    // Sharing: share() hands the pages of one mapping to workers, zero copy.
+    // Both rows fill the mapping once and start their workers untimed; timed
+    // from posting "go" to the last worker's sum.
+    {
+      id: 'shared-sum',
+      kind: 'sharedSum',
+      number: '12',
+      shortTitle: 'Sum in two workers, share()',
+      title:
+        `Sharing with workers: two workers sum the halves of one ${size(anonymous)} anonymous mapping shared with share() ` +
+        'as 32-bit words, against one worker summing all of it',
+      metric: 'seconds',
+      work: { size: anonymous },
+      contenders: [
+        { ...memmap, label: 'memmap, two workers' },
+        { name: 'one', label: 'memmap, one worker', role: 'reference', runner: 'node' },
+      ],
+      // A speed-up of at least 1.8x is a time ratio of at most 1 / 1.8.
+      targets: [{ vs: 'one', max: 1 / 1.8, text: 'at least 1.8x as fast as one worker (time ≤ 0.56x)' }],
     },
   ];
 }
