@@ -2,8 +2,9 @@
 /**
  * Runs one contender on one case in a fresh Node process and prints one JSON
  * line: {ok, seconds | rss…, checksum} or {ok: false, reason}. A case may
- * return a promise, to let the event loop turn. The ping-pong case starts this
- * program again as its partner process, and the shared-sum case as its workers.
+ * return a promise, to let the event loop turn. The ping-pong and ring-queue
+ * cases start this program again as their partner process, and the shared-sum
+ * and ring-queue cases as their workers.
  *
  *   node contenders/node.js '<json of {case, contender, variant, path, size, count, round}>'
  */
@@ -388,7 +389,179 @@ const cases = {
     memmap: ({ size }) => sumInWorkers(size, 2),
     one: ({ size }) => sumInWorkers(size, 1),
   },
+
+  // A partner process writes `count` records (after untimed warm-up ones);
+  // this process reads them. The partner is this program again, as the
+  // `ringQueuePartner` case; the postMessage row uses a worker instead.
+  ringQueue: {
+    memmap: ({ count }) => streamFromPartner(count, 'memmap'),
+    pipe: ({ count }) => streamFromPartner(count, 'pipe'),
+    postMessage: ({ count }) => streamFromWorker(count),
+  },
+  ringQueuePartner: {
+    memmap({ count }) {
+      const queue = ringQueue().fromFd(3);
+      const record = new Uint32Array(RECORD / 4);
+      for (let i = 0; i < count; i++) {
+        record[0] = i;
+        queue.write(record);
+      }
+      queue.close();
+      queue.unmap();
+      return { checksum: count };
+    },
+    pipe({ count, path: dir }) {
+      const output = fs.openSync(path.join(dir, 'stream'), 'w');
+      const record = Buffer.alloc(RECORD);
+      for (let i = 0; i < count; i++) {
+        record.writeUInt32LE(i, 0);
+        for (let done = 0; done < RECORD; ) done += fs.writeSync(output, record, done, RECORD - done, null);
+      }
+      fs.closeSync(output);
+      return { checksum: count };
+    },
+  },
 };
+
+const RECORD = 64 * 1024;
+const RING_CAPACITY = 1 << 20;
+const WARM_RECORDS = 16;
+/** Records the producer worker may have in flight, and how many the reader acknowledges at once. */
+const WINDOW = RING_CAPACITY / RECORD;
+const ACK_EVERY = WINDOW / 2;
+
+/** RingQueue: from the package once it exports it, else from its compiled module. */
+function ringQueue() {
+  return memmap().RingQueue ?? require(path.join(__dirname, '..', '..', 'dist', 'queue.js')).RingQueue;
+}
+
+/**
+ * Reads WARM_RECORDS + count records of 64 KiB from a partner process,
+ * timing the last `count`: through a RingQueue of 1 MiB whose descriptor is
+ * the partner's descriptor 3 (readInto, blocking), or through a FIFO
+ * (readSync). Each record starts with its index as a 32-bit word; the
+ * checksum is the sum of the timed records' indices, modulo 2^32.
+ */
+async function streamFromPartner(count, variant) {
+  const total = WARM_RECORDS + count;
+  const into = Buffer.alloc(RECORD);
+  let readRecord;
+  let extraFds = [];
+  let dir;
+  let cleanUp = () => {};
+  let queue;
+  if (variant === 'memmap') {
+    queue = ringQueue().create(RING_CAPACITY);
+    extraFds = [queue.fd];
+    readRecord = () => {
+      let filled = 0;
+      while (filled < RECORD) {
+        const got = queue.readInto(into.subarray(filled));
+        if (got === 0) throw new Error('the queue ended early');
+        filled += got;
+      }
+    };
+    cleanUp = () => queue.unmap();
+  } else {
+    dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'memmap-bench-'));
+    execFileSync('mkfifo', [path.join(dir, 'stream')]);
+  }
+  const partner = spawn(process.execPath, [__filename, JSON.stringify({ case: 'ringQueuePartner', contender: variant, count: total, path: dir })], {
+    stdio: ['ignore', 'pipe', 'inherit', ...extraFds],
+  });
+  let stdout = '';
+  partner.stdout.on('data', (chunk) => (stdout += chunk));
+  const closed = once(partner, 'close');
+  try {
+    if (variant === 'pipe') {
+      // Blocks until the partner opens the other end.
+      const input = fs.openSync(path.join(dir, 'stream'), 'r');
+      readRecord = () => {
+        for (let filled = 0; filled < RECORD; ) {
+          const got = fs.readSync(input, into, filled, RECORD - filled, null);
+          if (got === 0) throw new Error('the pipe closed early');
+          filled += got;
+        }
+      };
+      cleanUp = () => fs.closeSync(input);
+    }
+    let checksum = 0;
+    const check = (i) => {
+      if (into.readUInt32LE(0) !== i) throw new Error(`record ${i} came as ${into.readUInt32LE(0)}`);
+    };
+    for (let i = 0; i < WARM_RECORDS; i++) {
+      readRecord();
+      check(i);
+    }
+    const start = process.hrtime.bigint();
+    for (let i = WARM_RECORDS; i < total; i++) {
+      readRecord();
+      check(i);
+      checksum = (checksum + i) >>> 0;
+    }
+    const seconds = secondsSince(start);
+    if (queue !== undefined && queue.read() !== null) throw new Error('more than the records came');
+    cleanUp();
+    await closed;
+    const answer = JSON.parse(stdout.trim().split('\n').pop() ?? '{}');
+    if (!answer.ok) throw new Error(`the partner failed: ${answer.reason ?? stdout}`);
+    return { seconds, checksum };
+  } finally {
+    partner.kill();
+    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same records from a worker, each a fresh ArrayBuffer transferred with
+ * postMessage(); the worker keeps at most WINDOW in flight, and this thread
+ * hands back credit every ACK_EVERY records.
+ */
+async function streamFromWorker(count) {
+  const total = WARM_RECORDS + count;
+  const worker = new Worker(__filename, { workerData: { kind: 'streamProducer', count: total } });
+  try {
+    let received = 0;
+    let checksum = 0;
+    let start;
+    await new Promise((resolve, reject) => {
+      worker.on('error', reject);
+      worker.on('message', (buffer) => {
+        const index = new Uint32Array(buffer, 0, 1)[0];
+        if (buffer.byteLength !== RECORD || index !== received) {
+          reject(new Error(`record ${received} came as ${index} of ${buffer.byteLength} bytes`));
+          return;
+        }
+        if (received >= WARM_RECORDS) checksum = (checksum + index) >>> 0;
+        received++;
+        if (received === WARM_RECORDS) start = process.hrtime.bigint();
+        if (received === total) resolve();
+        else if (received % ACK_EVERY === 0) worker.postMessage(ACK_EVERY);
+      });
+    });
+    return { seconds: secondsSince(start), checksum };
+  } finally {
+    await worker.terminate();
+  }
+}
+
+/** The worker of streamFromWorker: posts `count` records, WINDOW at most in flight. */
+function produceToParent({ count }) {
+  let credit = WINDOW;
+  let next = 0;
+  const pump = () => {
+    for (; credit > 0 && next < count; credit--, next++) {
+      const buffer = new ArrayBuffer(RECORD);
+      new Uint32Array(buffer, 0, 1)[0] = next;
+      parentPort.postMessage(buffer, [buffer]);
+    }
+  };
+  parentPort.on('message', (more) => {
+    credit += more;
+    pump();
+  });
+  pump();
+}
 
 const WARM_TURNS = 1000;
 // A side stuck this long has lost its partner: fail rather than hang.
@@ -686,6 +859,7 @@ async function main() {
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-// The workers of the sharedSum case run this file too.
+// The workers of the sharedSum and ringQueue cases run this file too.
 if (isMainThread) main();
+else if (workerData.kind === 'streamProducer') produceToParent(workerData);
 else sumRange(workerData);

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * The cases of issues 7 and 11 and of sharing (cases 11 and 12), their sizes,
+ * The cases of issues 7 and 11 and of sharing (cases 11 to 13), their sizes,
  * their contenders and their targets.
  *
  * A case has a `shortTitle` for the chart's rows and a full `title` for the
@@ -257,6 +257,30 @@ function makeCases(quick) {
       ],
       // A speed-up of at least 1.8x is a time ratio of at most 1 / 1.8.
       targets: [{ vs: 'one', max: 1 / 1.8, text: 'at least 1.8x as fast as one worker (time ≤ 0.56x)' }],
+    },
+    // Sharing: a RingQueue (SPSC, double-mapped ring in a SharedMemory) between
+    // two processes, against the same records through a pipe and between
+    // workers through postMessage() with transferred ArrayBuffers. Every row
+    // keeps at most 1 MiB in flight (the ring's capacity, 16 records for the
+    // workers; the pipe holds what the kernel gives it, 64 KiB on Linux) and
+    // is timed after 16 untimed records, which also cover the partner's start.
+    {
+      id: 'ring-queue',
+      kind: 'ringQueue',
+      number: '13',
+      shortTitle: 'Stream, RingQueue',
+      title:
+        `Streaming between two processes: ${size(quick ? 256 * MiB : 4 * GiB)} in records of 64 KiB through a RingQueue of 1 MiB ` +
+        '(write() / readInto()), against a pipe (writeSync / readSync on a FIFO) and two workers (postMessage with transferred ArrayBuffers)',
+      metric: 'seconds',
+      work: { size: quick ? 256 * MiB : 4 * GiB, count: (quick ? 256 * MiB : 4 * GiB) / (64 * KiB) },
+      contenders: [
+        { ...memmap, label: 'memmap, RingQueue' },
+        { name: 'pipe', label: 'pipe (writeSync / readSync)', role: 'reference', runner: 'node' },
+        { name: 'postMessage', label: 'workers, postMessage (transfer)', role: 'reference', runner: 'node' },
+      ],
+      // At least 4x the pipe's throughput is a time ratio of at most 1 / 4.
+      targets: [{ vs: 'pipe', max: 1 / 4, text: "at least 4x the pipe's throughput (time ≤ 0.25x)" }],
     },
   ];
 }
