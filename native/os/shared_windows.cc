@@ -252,6 +252,42 @@ Error shm_unlink(const std::string&) { return {}; }
 
 void shm_close(FileHandle handle) { CloseHandle(reinterpret_cast<HANDLE>(handle)); }
 
+namespace {
+
+struct ThreadStart {
+  void (*body)(void*);
+  void* argument;
+};
+
+DWORD WINAPI run_thread(void* start) {
+  ThreadStart begin = *static_cast<ThreadStart*>(start);
+  delete static_cast<ThreadStart*>(start);
+  begin.body(begin.argument);
+  return 0;
+}
+
+}  // namespace
+
+Error start_thread(void (*body)(void*), void* argument, uintptr_t* thread) {
+  auto* start = new ThreadStart{body, argument};
+  // A waiter needs little stack; many may be pending at once (reserved,
+  // not committed, as the size says with this flag).
+  HANDLE handle = CreateThread(nullptr, 256 * 1024, run_thread, start,
+                               STACK_SIZE_PARAM_IS_A_RESERVATION, nullptr);
+  if (!handle) {
+    delete start;
+    return fail("CreateThread");
+  }
+  *thread = reinterpret_cast<uintptr_t>(handle);
+  return {};
+}
+
+void join_thread(uintptr_t thread) {
+  HANDLE handle = reinterpret_cast<HANDLE>(thread);
+  WaitForSingleObject(handle, INFINITE);
+  CloseHandle(handle);
+}
+
 void* host_symbol(const char* name) {
   FARPROC address = GetProcAddress(GetModuleHandleW(nullptr), name);
   return reinterpret_cast<void*>(address);

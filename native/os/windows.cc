@@ -7,6 +7,10 @@
 // early only gives up its pages (decommitted, or made inaccessible in a view),
 // and the address range is released once every byte has been unmapped. A
 // piece that leaves without unmap() (intoRaw) keeps the range mapped.
+//
+// remap() grows a piece only within its own allocation, or moves it to a new
+// one (copying anonymous memory, mapping a view anew); a ring (map_ring) is
+// two views of one section back to back, one Allocation with both. See each.
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
@@ -17,10 +21,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "os.h"
+#include "shared.h"
 
 namespace memmap::os {
 
@@ -29,7 +36,8 @@ namespace memmap::os {
 Error wait_object_name(HANDLE handle, bool file, std::wstring* name);
 
 struct Allocation {
-  enum class Kind { kAnonymous, kView };
+  // kRing: map_ring()'s two views of one section, back to back.
+  enum class Kind { kAnonymous, kView, kRing };
 
   Kind kind;
   // What MEM_RELEASE or UnmapViewOfFile takes.
@@ -37,6 +45,13 @@ struct Allocation {
   // False for pages adopted from part of someone else's allocation: those are
   // given up piece by piece, and the allocation itself is left alone.
   bool owns_base;
+  // Views right after `base`'s, released with it: a ring's second half, or
+  // the further views of adopted pages that span several whole views (a ring
+  // that went through intoRaw()). Operations on such an allocation go view
+  // by view: VirtualProtect and its kind take one allocation at a time.
+  std::vector<uint8_t*> more_views;
+  // A ring's size (each half's), 0 for anything else.
+  size_t ring_size = 0;
   // Bytes of the mapping no unmap() has given up yet; 0 until map() succeeds,
   // so that a failing map() releases what it made.
   size_t live_bytes = 0;
@@ -44,10 +59,18 @@ struct Allocation {
   bool copy_on_write = false;
   // MmapFlags, applied again by commit().
   uint32_t flags = 0;
-  // A shared writable view keeps its own handle of the file, for the
-  // FlushFileBuffers that makes flush() durable after the caller's descriptor
-  // is closed.
+  // A file view keeps its own handle of the file: for the FlushFileBuffers
+  // that makes flush() durable after the caller's descriptor is closed
+  // (`flush_file`, for a shared writable view), and for remap(), which maps
+  // the file anew.
   HANDLE file = nullptr;
+  bool flush_file = false;
+  // A view of a shared-memory section keeps its own handle of the section,
+  // for remap(). The view access and the file section's protection it was
+  // mapped with, for the same.
+  HANDLE section = nullptr;
+  DWORD view_access = 0;
+  DWORD section_protection = 0;
   // Where wait_on_address (shared_windows.cc) queues a waiter on these pages:
   // kProcess for pages only this process reaches; kObject for a shared view
   // of an object every process names alike (`wait_object`, and the object
@@ -68,10 +91,13 @@ struct Allocation {
       if (kind == Kind::kAnonymous) {
         VirtualFree(base, 0, MEM_RELEASE);
       } else {
+        // A view that replaced a placeholder leaves free address space too.
         UnmapViewOfFile(base);
+        for (uint8_t* view : more_views) UnmapViewOfFile(view);
       }
     }
     if (file) CloseHandle(file);
+    if (section) CloseHandle(section);
   }
 };
 
@@ -206,6 +232,34 @@ size_t allocation_extent(uint8_t* base) {
     extent += info.RegionSize;
   }
   return extent;
+}
+
+// Calls f(start, length) for each stretch of [address, address + size) that
+// lies in one allocation, in order, up to the first error.
+template <typename Stretch>
+Error per_allocation(uint8_t* address, size_t size, Stretch f) {
+  uint8_t* const end = address + size;
+  for (uint8_t* at = address; at < end;) {
+    MEMORY_BASIC_INFORMATION info;
+    if (!VirtualQuery(at, &info, sizeof info)) return fail("VirtualQuery");
+    const void* base = info.AllocationBase;
+    uint8_t* stretch_end = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
+    while (base && stretch_end < end && VirtualQuery(stretch_end, &info, sizeof info) &&
+           info.AllocationBase == base) {
+      stretch_end = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
+    }
+    uint8_t* stop = std::min(stretch_end, end);
+    if (Error error = f(at, static_cast<size_t>(stop - at))) return error;
+    at = stop;
+  }
+  return {};
+}
+
+// The same over pages of `allocation`: in one go unless it has several views.
+template <typename Stretch>
+Error per_view(const AllocationRef& allocation, uint8_t* address, size_t size, Stretch f) {
+  if (allocation->more_views.empty()) return f(address, size);
+  return per_allocation(address, size, f);
 }
 
 // MAP_FIXED over memory already there. Windows cannot map over an
@@ -385,12 +439,14 @@ Error map_file(const MapRequest& request, Mapping* out) {
   if (!start) return Error{static_cast<int>(map_error), "MapViewOfFileEx"};
 
   AllocationRef allocation = new_view(request, start);
-  if ((view_access & FILE_MAP_WRITE) &&
-      !DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &allocation->file, 0,
+  allocation->view_access = view_access;
+  allocation->section_protection = section_protection;
+  if (!DuplicateHandle(GetCurrentProcess(), file, GetCurrentProcess(), &allocation->file, 0,
                        FALSE, DUPLICATE_SAME_ACCESS)) {
     allocation->file = nullptr;
     return fail("DuplicateHandle");
   }
+  allocation->flush_file = view_access & FILE_MAP_WRITE;
   set_wait_scope(*allocation, file, true);
   return finish_view(request, std::move(allocation), out);
 }
@@ -421,6 +477,12 @@ Error map_shared_memory(const MapRequest& request, Mapping* out) {
   if (!start) return Error{static_cast<int>(error), "MapViewOfFileEx"};
 
   AllocationRef allocation = new_view(request, start);
+  allocation->view_access = view_access;
+  if (!DuplicateHandle(GetCurrentProcess(), section, GetCurrentProcess(), &allocation->section, 0,
+                       FALSE, DUPLICATE_SAME_ACCESS)) {
+    allocation->section = nullptr;
+    return fail("DuplicateHandle");
+  }
   set_wait_scope(*allocation, section, false);
   return finish_view(request, std::move(allocation), out);
 }
@@ -459,10 +521,27 @@ AllocationRef adopt(uint8_t* address, size_t size) {
   MEMORY_BASIC_INFORMATION info{};
   VirtualQuery(address, &info, sizeof info);
   auto* base = static_cast<uint8_t*>(info.AllocationBase);
-  bool whole = base == address && allocation_extent(base) == size;
+  size_t covered = base == address ? allocation_extent(base) : 0;
+  // Pages that are several whole views back to back (a ring given up by
+  // intoRaw()) are released view by view.
+  std::vector<uint8_t*> more_views;
+  if (info.Type == MEM_MAPPED) {
+    while (covered > 0 && covered < size) {
+      MEMORY_BASIC_INFORMATION next{};
+      if (!VirtualQuery(address + covered, &next, sizeof next) ||
+          next.AllocationBase != address + covered || next.Type != MEM_MAPPED) {
+        break;
+      }
+      more_views.push_back(address + covered);
+      covered += allocation_extent(address + covered);
+    }
+  }
+  bool whole = covered == size;
+  if (!whole) more_views.clear();
   auto allocation = std::make_shared<Allocation>(
       info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView, base,
       whole);
+  allocation->more_views = std::move(more_views);
   // Which object a view maps, and where, Windows does not say.
   if (info.Type != MEM_PRIVATE) allocation->wait_scope = Allocation::WaitScope::kUnknown;
   allocation->live_bytes = size;
@@ -480,8 +559,11 @@ Error wait_key(const AllocationRef& allocation, const void* word, const std::wst
       return {};
     case Allocation::WaitScope::kObject:
       *object = &allocation->wait_object;
-      *offset = allocation->object_offset +
-                static_cast<uint64_t>(static_cast<const uint8_t*>(word) - allocation->base);
+      *offset = static_cast<uint64_t>(static_cast<const uint8_t*>(word) - allocation->base);
+      // Both halves of a ring are the same word (a ring's section always
+      // has a name, see map_ring).
+      if (allocation->ring_size) *offset %= allocation->ring_size;
+      *offset += allocation->object_offset;
       return {};
     case Allocation::WaitScope::kUnknown:
       break;
@@ -489,76 +571,105 @@ Error wait_key(const AllocationRef& allocation, const void* word, const std::wst
   return Error{Error::kUnsupported, "waitOnAddress on a view of an object without a name"};
 }
 
-bool mergeable(const AllocationRef& a, const AllocationRef& b) { return a == b; }
+// A ring is never split, so never merged either.
+bool mergeable(const AllocationRef& a, const AllocationRef& b) {
+  return a == b && a->kind != Allocation::Kind::kRing;
+}
 
 Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
-  allocation->live_bytes -= size;
-  if (allocation->kind == Allocation::Kind::kAnonymous) {
-    if (!VirtualFree(address, size, MEM_DECOMMIT)) return fail("VirtualFree");
-  } else {
-    // A view goes only as a whole; until then its given-up pages fault.
-    DWORD previous;
-    if (!VirtualProtect(address, size, PAGE_NOACCESS, &previous)) return fail("VirtualProtect");
-  }
-  return {};
+  Error error = per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
+    if (allocation->kind == Allocation::Kind::kAnonymous) {
+      if (!VirtualFree(at, length, MEM_DECOMMIT)) return fail("VirtualFree");
+    } else {
+      // A view goes only as a whole; until then its given-up pages fault.
+      DWORD previous;
+      if (!VirtualProtect(at, length, PAGE_NOACCESS, &previous)) return fail("VirtualProtect");
+    }
+    return {};
+  });
+  // Counted only once given up, so that an unmap() tried again after a
+  // failure does not count the bytes twice.
+  if (!error) allocation->live_bytes -= size;
+  return error;
 }
 
 Error commit(const AllocationRef& allocation, uint8_t* address, size_t size,
              uint32_t access) {
   DWORD protection = protection_of(access, allocation->copy_on_write);
   DWORD previous;
-  if (allocation->kind == Allocation::Kind::kAnonymous) {
-    if (!VirtualAlloc(address, size, MEM_COMMIT, protection)) return fail("VirtualAlloc");
-  } else if (!VirtualProtect(address, size, protection, &previous)) {
-    return fail("VirtualProtect");
-  }
-  Error error = after_commit(address, size, allocation->flags);
-  if (error) {
-    // Back to reserved, so that a failed commit leaves the handle as it was.
+  auto back_to_reserved = [&](uint8_t* at, size_t length) -> Error {
     if (allocation->kind == Allocation::Kind::kAnonymous) {
-      VirtualFree(address, size, MEM_DECOMMIT);
+      VirtualFree(at, length, MEM_DECOMMIT);
     } else {
-      VirtualProtect(address, size, PAGE_NOACCESS, &previous);
+      VirtualProtect(at, length, PAGE_NOACCESS, &previous);
     }
+    return {};
+  };
+  uint8_t* done = address;
+  Error error = per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
+    if (allocation->kind == Allocation::Kind::kAnonymous) {
+      if (!VirtualAlloc(at, length, MEM_COMMIT, protection)) return fail("VirtualAlloc");
+    } else if (!VirtualProtect(at, length, protection, &previous)) {
+      return fail("VirtualProtect");
+    }
+    done = at + length;
+    return {};
+  });
+  if (!error) error = per_view(allocation, address, size, [&](uint8_t* at, size_t length) {
+    return after_commit(at, length, allocation->flags);
+  });
+  // Back to reserved, so that a failed commit leaves the handle as it was.
+  if (error && done > address) {
+    per_view(allocation, address, static_cast<size_t>(done - address), back_to_reserved);
   }
   return error;
 }
 
 Error protect(const AllocationRef& allocation, uint8_t* address, size_t size,
               uint32_t access) {
-  DWORD previous;
-  if (!VirtualProtect(address, size, protection_of(access, allocation->copy_on_write),
-                      &previous)) {
-    return fail("VirtualProtect");
-  }
-  return {};
+  const DWORD protection = protection_of(access, allocation->copy_on_write);
+  return per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
+    DWORD previous;
+    if (!VirtualProtect(at, length, protection, &previous)) return fail("VirtualProtect");
+    return {};
+  });
 }
 
 Error flush(const AllocationRef& allocation, uint8_t* address, size_t size, bool sync) {
   // Anonymous memory has nothing to write back (msync(2) succeeds on it too).
   if (allocation->kind == Allocation::Kind::kAnonymous) return {};
-  if (!FlushViewOfFile(address, size)) return fail("FlushViewOfFile");
+  Error error = per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
+    if (!FlushViewOfFile(at, length)) return fail("FlushViewOfFile");
+    return {};
+  });
+  if (error) return error;
   // FlushViewOfFile only starts the writes; the file's buffers hold them
   // until FlushFileBuffers.
-  if (sync && allocation->file && !FlushFileBuffers(allocation->file)) {
+  if (sync && allocation->flush_file && !FlushFileBuffers(allocation->file)) {
     return fail("FlushFileBuffers");
   }
   return {};
 }
 
+// Lock, unlock and advise go allocation by allocation too: a range may cover
+// both views of a ring.
 Error lock(uint8_t* address, size_t size) {
-  if (!VirtualLock(address, size)) return fail("VirtualLock");
-  return {};
+  return per_allocation(address, size, [](uint8_t* at, size_t length) -> Error {
+    if (!VirtualLock(at, length)) return fail("VirtualLock");
+    return {};
+  });
 }
 
 Error lock_on_fault(uint8_t*, size_t) { return Error{Error::kUnsupported, "lockOnFault"}; }
 
 Error unlock(uint8_t* address, size_t size) {
-  // munlock(2) of pages that are not locked succeeds; so does this.
-  if (!VirtualUnlock(address, size) && GetLastError() != ERROR_NOT_LOCKED) {
-    return fail("VirtualUnlock");
-  }
-  return {};
+  return per_allocation(address, size, [](uint8_t* at, size_t length) -> Error {
+    // munlock(2) of pages that are not locked succeeds; so does this.
+    if (!VirtualUnlock(at, length) && GetLastError() != ERROR_NOT_LOCKED) {
+      return fail("VirtualUnlock");
+    }
+    return {};
+  });
 }
 
 namespace {
@@ -580,9 +691,7 @@ Error zero_anonymous(uint8_t* address, size_t size) {
   return {};
 }
 
-}  // namespace
-
-Error advise(uint8_t* address, size_t size, Advice advice) {
+Error advise_allocation(uint8_t* address, size_t size, Advice advice) {
   MEMORY_BASIC_INFORMATION info;
   if (!VirtualQuery(address, &info, sizeof info)) return fail("VirtualQuery");
   const bool anonymous = info.Type == MEM_PRIVATE;
@@ -619,6 +728,14 @@ Error advise(uint8_t* address, size_t size, Advice advice) {
   return Error{Error::kUnsupported, "advise"};
 }
 
+}  // namespace
+
+Error advise(uint8_t* address, size_t size, Advice advice) {
+  return per_allocation(address, size, [&](uint8_t* at, size_t length) {
+    return advise_allocation(at, length, advice);
+  });
+}
+
 void flush_icache(uint8_t* address, size_t size) {
   FlushInstructionCache(GetCurrentProcess(), address, size);
 }
@@ -638,6 +755,483 @@ Error is_mapped(uint8_t* address, size_t size, bool* mapped) {
     *mapped = info.State == MEM_COMMIT;
     at = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
   }
+  return {};
+}
+
+// --- remap ------------------------------------------------------------------
+//
+// Windows can neither extend an allocation nor move one. So a piece grows in
+// place only over pages its own allocation already holds and no piece uses
+// (those a shrink or an unmap gave up: never past the allocation, whose
+// reservation or view is as large as it was made), and moves by making a new
+// allocation: anonymous memory is copied into it (region by region, each
+// with its protection; reserved pages stay reserved), a view is mapped anew
+// over the same file or section at the same offset. Shrinking gives up the
+// tail as unmap() does, for any piece. Growing, and so moving, takes a piece
+// that is all that is left of its allocation (live_bytes == old_size): the
+// Allocation is updated in place, which nothing else may share then, and
+// reserved pages after a piece cannot be told from another piece's
+// reservation. Rings (whose size is fixed) are refused.
+
+namespace {
+
+// What a page of the piece has: its protection, without PAGE_GUARD, or 0
+// when it is only reserved.
+DWORD protection_at(uint8_t* page) {
+  MEMORY_BASIC_INFORMATION info;
+  if (!VirtualQuery(page, &info, sizeof info) || info.State != MEM_COMMIT) return 0;
+  return info.Protect & ~static_cast<DWORD>(PAGE_GUARD);
+}
+
+// Whether a protection lets the pages be read as they are.
+bool readable(DWORD protection) {
+  if (protection & (PAGE_GUARD | PAGE_NOACCESS)) return false;
+  return (protection & 0xff) != PAGE_EXECUTE && (protection & 0xff) != 0;
+}
+
+// A private view's writable pages are copy-on-write whether or not they have
+// been written yet (a written one reports PAGE_READWRITE).
+DWORD copy_on_write_protection(DWORD protection) {
+  switch (protection & 0xff) {
+    case PAGE_READWRITE: return (protection & ~0xffu) | PAGE_WRITECOPY;
+    case PAGE_EXECUTE_READWRITE: return (protection & ~0xffu) | PAGE_EXECUTE_WRITECOPY;
+    default: return protection;
+  }
+}
+
+// Calls f(offset, length, region) for each region of the piece at `address`,
+// making an unreadable committed one readable (PAGE_READONLY) for the call
+// and giving it its own protection back after.
+template <typename Region>
+Error each_region(uint8_t* address, size_t size, bool make_readable, Region f) {
+  for (size_t offset = 0; offset < size;) {
+    MEMORY_BASIC_INFORMATION info;
+    if (!VirtualQuery(address + offset, &info, sizeof info)) return fail("VirtualQuery");
+    uint8_t* region_end = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
+    size_t length = static_cast<size_t>(std::min(region_end, address + size) - (address + offset));
+    bool opened = false;
+    DWORD previous = 0;
+    if (make_readable && info.State == MEM_COMMIT && !readable(info.Protect)) {
+      if (!VirtualProtect(address + offset, length, PAGE_READONLY, &previous)) {
+        return fail("VirtualProtect");
+      }
+      opened = true;
+    }
+    Error error = f(offset, length, info);
+    if (opened) VirtualProtect(address + offset, length, previous, &previous);
+    if (error) return error;
+    offset += length;
+  }
+  return {};
+}
+
+// Grows the piece over the pages right after it, if its allocation holds
+// them free for it; else kCannotGrowInPlace.
+Error grow_in_place(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size) {
+  const Error cannot{Error::kCannotGrowInPlace, "VirtualAlloc"};
+  // Large pages are committed whole, never given up one by one; pages of
+  // someone else's allocation are theirs.
+  if (!allocation.owns_base || (allocation.flags & kHugePages)) return cannot;
+  uint8_t* tail = address + old_size;
+  const size_t grown = new_size - old_size;
+  for (uint8_t* at = tail; at < tail + grown;) {
+    MEMORY_BASIC_INFORMATION info;
+    if (!VirtualQuery(at, &info, sizeof info) || info.AllocationBase != allocation.base) {
+      return cannot;
+    }
+    // Given-up pages: decommitted in anonymous memory, committed and
+    // inaccessible in a view.
+    if (allocation.kind == Allocation::Kind::kAnonymous ? info.State != MEM_RESERVE
+                                                         : info.State != MEM_COMMIT) {
+      return cannot;
+    }
+    at = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
+  }
+  // The new pages get what the piece's last page has (as mremap gives them
+  // its last area's); after a reserved page they stay reserved.
+  DWORD protection = protection_at(tail - page_size());
+  const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
+  if (protection == 0 || (!anonymous && protection == PAGE_NOACCESS)) return {};
+  if (allocation.copy_on_write) protection = copy_on_write_protection(protection);
+  DWORD previous;
+  if (anonymous) {
+    if (!VirtualAlloc(tail, grown, MEM_COMMIT, protection)) return fail("VirtualAlloc");
+  } else if (!VirtualProtect(tail, grown, protection, &previous)) {
+    return fail("VirtualProtect");
+  }
+  if (Error error = after_commit(tail, grown, allocation.flags)) {
+    if (anonymous) {
+      VirtualFree(tail, grown, MEM_DECOMMIT);
+    } else {
+      VirtualProtect(tail, grown, PAGE_NOACCESS, &previous);
+    }
+    return error;
+  }
+  return {};
+}
+
+// Anonymous memory moves by copy: a new allocation of new_size, region by
+// region as the piece has it (reserved stays reserved, each committed region
+// keeps its protection), the grown pages as the last page is.
+Error move_anonymous(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size,
+                     uint8_t** moved_to) {
+  const bool large = allocation.flags & kHugePages;
+  uint8_t* fresh = static_cast<uint8_t*>(
+      large ? VirtualAlloc(nullptr, new_size, MEM_RESERVE | MEM_COMMIT | MEM_LARGE_PAGES,
+                           PAGE_READWRITE)
+            : VirtualAlloc(nullptr, new_size, MEM_RESERVE, PAGE_NOACCESS));
+  if (!fresh) return fail("VirtualAlloc");
+  DWORD last = 0;
+  bool executable = false;
+  Error error = each_region(address, old_size, true, [&](size_t offset, size_t length,
+                                                         const MEMORY_BASIC_INFORMATION& info) {
+    last = info.State == MEM_COMMIT ? info.Protect & ~static_cast<DWORD>(PAGE_GUARD) : 0;
+    if (info.State != MEM_COMMIT) return Error{};
+    if (!large && !VirtualAlloc(fresh + offset, length, MEM_COMMIT, PAGE_READWRITE)) {
+      return fail("VirtualAlloc");
+    }
+    std::memcpy(fresh + offset, address + offset, length);
+    executable |= (info.Protect & 0xf0) != 0;
+    DWORD previous;
+    if (!VirtualProtect(fresh + offset, length, info.Protect, &previous)) {
+      return fail("VirtualProtect");
+    }
+    return after_commit(fresh + offset, length, allocation.flags);
+  });
+  const size_t grown = new_size - old_size;
+  if (!error && (last || large)) {
+    DWORD previous;
+    if (!large && !VirtualAlloc(fresh + old_size, grown, MEM_COMMIT, last)) {
+      error = fail("VirtualAlloc");
+    } else if (large && !VirtualProtect(fresh + old_size, grown, last ? last : PAGE_NOACCESS,
+                                        &previous)) {
+      error = fail("VirtualProtect");
+    } else {
+      error = after_commit(fresh + old_size, grown, allocation.flags);
+    }
+  }
+  if (error) {
+    VirtualFree(fresh, 0, MEM_RELEASE);
+    return error;
+  }
+  if (executable) FlushInstructionCache(GetCurrentProcess(), fresh, old_size);
+  // The old pages go as unmap() would take them, all of them at once.
+  if (allocation.owns_base) {
+    VirtualFree(allocation.base, 0, MEM_RELEASE);
+  } else {
+    VirtualFree(address, old_size, MEM_DECOMMIT);
+  }
+  allocation.base = fresh;
+  allocation.owns_base = true;
+  allocation.live_bytes = new_size;
+  *moved_to = fresh;
+  return {};
+}
+
+// A view moves by being mapped anew, over the same file or section at the
+// same offset, and new_size long. A private view's written pages are its
+// own: those that differ from the file are copied into the new view.
+Error move_view(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size,
+                uint8_t** moved_to) {
+  if (!allocation.file && !allocation.section) {
+    return Error{Error::kUnsupported, "remap that moves a view adopted from elsewhere"};
+  }
+  if (allocation.flags & kHugePages) {
+    return Error{Error::kUnsupported, "remap that moves a view of large pages"};
+  }
+  const uint64_t offset = allocation.object_offset + static_cast<uint64_t>(address - allocation.base);
+  const uint64_t view_offset = offset - offset % allocation_granularity();
+  const size_t head = static_cast<size_t>(offset - view_offset);
+  HANDLE section = allocation.section;
+  if (allocation.file) {
+    // The whole file as it is now: a larger section would make the file
+    // larger (the TypeScript layer checks that the file has the bytes).
+    section = CreateFileMappingW(allocation.file, nullptr, allocation.section_protection, 0, 0,
+                                 nullptr);
+    if (!section) return fail("CreateFileMapping");
+  }
+  auto* fresh = static_cast<uint8_t*>(MapViewOfFileEx(
+      section, allocation.view_access, static_cast<DWORD>(view_offset >> 32),
+      static_cast<DWORD>(view_offset), head + new_size, nullptr));
+  DWORD map_error = GetLastError();
+  if (allocation.file) CloseHandle(section);
+  if (!fresh) return Error{static_cast<int>(map_error), "MapViewOfFileEx"};
+  uint8_t* piece = fresh + head;
+
+  const bool cow = allocation.copy_on_write && (allocation.view_access & FILE_MAP_COPY);
+  DWORD previous;
+  Error error;
+  if (head && !VirtualProtect(fresh, head, PAGE_NOACCESS, &previous)) {
+    error = fail("VirtualProtect");
+  }
+  // Written private pages, copied while the whole new piece is writable.
+  if (!error && cow) {
+    if (!VirtualProtect(piece, new_size, PAGE_WRITECOPY, &previous)) error = fail("VirtualProtect");
+    const size_t page = page_size();
+    if (!error) error = each_region(address, old_size, true, [&](size_t at, size_t length,
+                                                                 const MEMORY_BASIC_INFORMATION&) {
+      for (size_t p = at; p < at + length; p += page) {
+        if (std::memcmp(piece + p, address + p, page) != 0) {
+          std::memcpy(piece + p, address + p, page);
+        }
+      }
+      return Error{};
+    });
+  }
+  DWORD last = PAGE_NOACCESS;
+  bool executable = false;
+  if (!error) error = each_region(address, old_size, false, [&](size_t at, size_t length,
+                                                                const MEMORY_BASIC_INFORMATION& info) {
+    last = info.Protect;
+    DWORD protection = allocation.copy_on_write ? copy_on_write_protection(info.Protect)
+                                                : info.Protect;
+    executable |= (protection & 0xf0) != 0;
+    DWORD before;
+    if (!VirtualProtect(piece + at, length, protection, &before)) return fail("VirtualProtect");
+    return Error{};
+  });
+  if (!error) {
+    DWORD protection = allocation.copy_on_write ? copy_on_write_protection(last) : last;
+    if (!VirtualProtect(piece + old_size, new_size - old_size, protection, &previous)) {
+      error = fail("VirtualProtect");
+    }
+  }
+  if (!error) error = after_commit(piece, new_size, allocation.flags);
+  if (error) {
+    UnmapViewOfFile(fresh);
+    return error;
+  }
+  if (executable) FlushInstructionCache(GetCurrentProcess(), piece, new_size);
+  if (allocation.owns_base) {
+    UnmapViewOfFile(allocation.base);
+  } else {
+    VirtualProtect(address, old_size, PAGE_NOACCESS, &previous);
+  }
+  allocation.base = fresh;
+  allocation.owns_base = true;
+  allocation.object_offset = view_offset;
+  allocation.live_bytes = new_size;
+  *moved_to = piece;
+  return {};
+}
+
+}  // namespace
+
+Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, size_t new_size,
+            bool may_move, uint8_t** moved_to) {
+  *moved_to = address;
+  if (allocation->kind == Allocation::Kind::kRing || !allocation->more_views.empty()) {
+    return Error{Error::kUnsupported, "remap of a ring"};
+  }
+  if (new_size == old_size) return {};
+  // Shrinking gives up the tail, as unmap() of a piece does: any piece may.
+  if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
+  if (allocation->live_bytes != old_size) {
+    return Error{Error::kUnsupported, "remap of a piece of a split mapping"};
+  }
+  Error error = grow_in_place(*allocation, address, old_size, new_size);
+  if (!error) {
+    allocation->live_bytes = new_size;
+    return {};
+  }
+  if (error.code != Error::kCannotGrowInPlace || !may_move) return error;
+  if (allocation->kind == Allocation::Kind::kAnonymous) {
+    return move_anonymous(*allocation, address, old_size, new_size, moved_to);
+  }
+  return move_view(*allocation, address, old_size, new_size, moved_to);
+}
+
+// --- residency ----------------------------------------------------------------
+
+namespace {
+
+struct WorkingSetEntry {  // PSAPI_WORKING_SET_EX_INFORMATION
+  void* address;
+  ULONG_PTR attributes;  // bit 0: Valid, the page is in the working set
+};
+using QueryWorkingSetExFunction = BOOL(WINAPI*)(HANDLE, void*, DWORD);
+
+}  // namespace
+
+Error residency(uint8_t* address, size_t size, uint8_t* pages) {
+  // kernel32's copy of psapi's function (Windows 7+, and Wine): no psapi.dll.
+  static const auto query_working_set =
+      kernel32_function<QueryWorkingSetExFunction>("K32QueryWorkingSetEx");
+  if (!query_working_set) return Error{Error::kUnsupported, "QueryWorkingSetEx"};
+  constexpr size_t kBatch = 512;
+  WorkingSetEntry entries[kBatch];
+  const size_t page = page_size();
+  // As mincore(2): a length that ends inside a page covers that page.
+  const size_t count = (size + page - 1) / page;
+  for (size_t done = 0; done < count;) {
+    size_t batch = std::min(kBatch, count - done);
+    for (size_t i = 0; i < batch; ++i) {
+      entries[i] = WorkingSetEntry{address + (done + i) * page, 0};
+    }
+    if (!query_working_set(GetCurrentProcess(), entries,
+                           static_cast<DWORD>(batch * sizeof(WorkingSetEntry)))) {
+      return fail("QueryWorkingSetEx");
+    }
+    for (size_t i = 0; i < batch; ++i) pages[done + i] = entries[i].attributes & 1;
+    done += batch;
+  }
+  return {};
+}
+
+// --- rings --------------------------------------------------------------------
+//
+// Two views of one section, back to back. Where the system has placeholders
+// (Windows 10 1803+), a placeholder of 2 * size is split in two and each half
+// replaced by a view: no other mapping can land in between at any moment.
+// Elsewhere (older Windows; Wine 8, whose VirtualAlloc2 refuses placeholder
+// reservations), the fallback finds 2 * size of free address space, frees it
+// and maps the two views there; another thread's allocation landing in the
+// range in that moment makes a view fail, and the whole is tried again, up to
+// kRingAttempts times (then ERROR_INVALID_ADDRESS, EINVAL). The free range is
+// looked for top-down, away from where other allocations usually go. A ring's section always has a name (memory of its own
+// gets a random one, as anonymous SharedMemory does), so that waits on it
+// find each other whichever half they name.
+
+namespace {
+
+constexpr ULONG kMemReservePlaceholder = 0x40000;  // MEM_RESERVE_PLACEHOLDER
+constexpr ULONG kMemReplacePlaceholder = 0x4000;   // MEM_REPLACE_PLACEHOLDER
+constexpr ULONG kMemPreservePlaceholder = 0x2;     // MEM_PRESERVE_PLACEHOLDER
+constexpr int kRingAttempts = 10;
+
+using VirtualAlloc2Function = void*(WINAPI*)(HANDLE, void*, SIZE_T, ULONG, ULONG, void*, ULONG);
+using MapViewOfFile3Function = void*(WINAPI*)(HANDLE, HANDLE, void*, ULONG64, SIZE_T, ULONG, ULONG,
+                                              void*, ULONG);
+
+template <typename Function>
+Function kernelbase_function(const char* name) {
+  HMODULE kernelbase = GetModuleHandleW(L"kernelbase.dll");
+  if (!kernelbase) return nullptr;
+  return reinterpret_cast<Function>(reinterpret_cast<void*>(GetProcAddress(kernelbase, name)));
+}
+
+// Both views with placeholders; null with *error set if that cannot be done.
+uint8_t* ring_with_placeholders(HANDLE section, size_t size, uint64_t offset, DWORD protection,
+                                Error* error) {
+  static const auto virtual_alloc2 = kernelbase_function<VirtualAlloc2Function>("VirtualAlloc2");
+  static const auto map_view_of_file3 =
+      kernelbase_function<MapViewOfFile3Function>("MapViewOfFile3");
+  if (!virtual_alloc2 || !map_view_of_file3) {
+    *error = Error{Error::kUnsupported, "VirtualAlloc2"};
+    return nullptr;
+  }
+  HANDLE process = GetCurrentProcess();
+  auto* base = static_cast<uint8_t*>(virtual_alloc2(
+      process, nullptr, 2 * size, MEM_RESERVE | kMemReservePlaceholder, PAGE_NOACCESS, nullptr, 0));
+  if (!base) {
+    *error = fail("VirtualAlloc2");
+    return nullptr;
+  }
+  if (!VirtualFree(base, size, MEM_RELEASE | kMemPreservePlaceholder)) {
+    *error = fail("VirtualFree");
+    VirtualFree(base, 0, MEM_RELEASE);
+    return nullptr;
+  }
+  if (!map_view_of_file3(section, process, base, offset, size, kMemReplacePlaceholder, protection,
+                         nullptr, 0)) {
+    *error = fail("MapViewOfFile3");
+    VirtualFree(base, 0, MEM_RELEASE);
+    VirtualFree(base + size, 0, MEM_RELEASE);
+    return nullptr;
+  }
+  if (!map_view_of_file3(section, process, base + size, offset, size, kMemReplacePlaceholder,
+                         protection, nullptr, 0)) {
+    *error = fail("MapViewOfFile3");
+    UnmapViewOfFile(base);
+    VirtualFree(base + size, 0, MEM_RELEASE);
+    return nullptr;
+  }
+  return base;
+}
+
+// Both views where 2 * size bytes were free a moment ago.
+uint8_t* ring_in_free_space(HANDLE section, size_t size, uint64_t offset, DWORD view_access,
+                            Error* error) {
+  const DWORD high = static_cast<DWORD>(offset >> 32), low = static_cast<DWORD>(offset);
+  for (int attempt = 0; attempt < kRingAttempts; ++attempt) {
+    // From the top of the address space down, where the allocations that
+    // could race this one (bottom-up, the default) rarely are.
+    void* room = VirtualAlloc(nullptr, 2 * size, MEM_RESERVE | MEM_TOP_DOWN, PAGE_NOACCESS);
+    if (!room) {
+      *error = fail("VirtualAlloc");
+      return nullptr;
+    }
+    VirtualFree(room, 0, MEM_RELEASE);
+    auto* base = static_cast<uint8_t*>(room);
+    if (!MapViewOfFileEx(section, view_access, high, low, size, base)) {
+      *error = fail("MapViewOfFileEx");
+      if (error->code == ERROR_INVALID_ADDRESS) continue;
+      return nullptr;
+    }
+    if (!MapViewOfFileEx(section, view_access, high, low, size, base + size)) {
+      *error = fail("MapViewOfFileEx");
+      UnmapViewOfFile(base);
+      if (error->code == ERROR_INVALID_ADDRESS) continue;
+      return nullptr;
+    }
+    return base;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Error map_ring(size_t size, FileHandle shared_memory, uint64_t offset, uint32_t access,
+               Mapping* out) {
+  if (size == 0 || size % allocation_granularity() != 0 ||
+      offset % allocation_granularity() != 0 || size > SIZE_MAX / 2) {
+    return Error{ERROR_INVALID_PARAMETER, "MapViewOfFileEx"};
+  }
+  HANDLE own = nullptr;
+  if (shared_memory == -1) {
+    FileHandle made;
+    if (Error error = shm_create(std::string(), size, true, &made)) return error;
+    own = reinterpret_cast<HANDLE>(made);
+    offset = 0;
+  }
+  HANDLE section = own ? own : reinterpret_cast<HANDLE>(shared_memory);
+  // The widest view that grants `access` (the ceiling for protect()), then
+  // the protection asked for.
+  static const DWORD kViews[] = {FILE_MAP_WRITE, FILE_MAP_READ};
+  uint8_t* base = nullptr;
+  DWORD view_access = 0;
+  Error error{ERROR_ACCESS_DENIED, "MapViewOfFileEx"};
+  for (DWORD candidate : kViews) {
+    if (base || error.code != ERROR_ACCESS_DENIED) break;
+    if (!view_grants(candidate, access)) continue;
+    view_access = candidate;
+    DWORD protection = candidate == FILE_MAP_WRITE ? PAGE_READWRITE : PAGE_READONLY;
+    Error placeholder_error;
+    base = ring_with_placeholders(section, size, offset, protection, &placeholder_error);
+    if (!base) base = ring_in_free_space(section, size, offset, view_access, &error);
+  }
+  auto allocation = base ? std::make_shared<Allocation>(Allocation::Kind::kRing, base, true)
+                         : nullptr;
+  if (allocation) {
+    allocation->more_views.push_back(base + size);
+    allocation->ring_size = size;
+    allocation->view_access = view_access;
+    allocation->object_offset = offset;
+    set_wait_scope(*allocation, section, false);
+    error = per_view(allocation, base, 2 * size, [&](uint8_t* at, size_t length) -> Error {
+      DWORD previous;
+      if (!VirtualProtect(at, length, protection_of(access, false), &previous)) {
+        return fail("VirtualProtect");
+      }
+      return {};
+    });
+  }
+  // The views hold the section open for as long as they exist.
+  if (own) CloseHandle(own);
+  if (!allocation) return error;
+  if (error) return error;  // the views go with `allocation`
+  allocation->live_bytes = 2 * size;
+  *out = Mapping{base, 2 * size, std::move(allocation)};
   return {};
 }
 
