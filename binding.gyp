@@ -10,7 +10,8 @@
       "native/mapping.cc",
       "native/region.cc",
       "native/shared_memory.cc",
-      "native/sharing.cc"
+      "native/sharing.cc",
+      "native/waits.cc"
     ],
     "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
     "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],

@@ -13,6 +13,7 @@
 #include "os/os.h"
 #include "region.h"
 #include "shared_memory.h"
+#include "waits.h"
 
 namespace memmap {
 
@@ -148,6 +149,15 @@ Napi::Value Map(const Napi::CallbackInfo& info) {
   return NativeMapping::New(env, std::move(region));
 }
 
+// empty(access): a handle of size 0 with no OS mapping behind it (a whole
+// file that is empty).
+Napi::Value Empty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto region = std::make_shared<Region>(GetAddon(env), os::Mapping{},
+                                         info[0].As<Napi::Number>().Uint32Value(), false, false);
+  return NativeMapping::New(env, std::move(region));
+}
+
 // mapRing(size, sharedMemory | null, offset, access): a double-mapped ring
 // of 2 * size bytes.
 Napi::Value MapRing(const Napi::CallbackInfo& info) {
@@ -268,6 +278,7 @@ Napi::Value RefreshSentinel(const Napi::CallbackInfo& info) {
 // thread may still reach stay mapped (Region::FinalizeView).
 void Teardown(void* data) {
   Addon* addon = static_cast<Addon*>(data);
+  EndAsyncWaits(addon);
   BeginTeardown(addon);
   // Ending never frees a region (its owners do), so the list stays intact.
   for (Region* region = addon->regions; region; region = region->next()) {
@@ -304,6 +315,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       Napi::PropertyDescriptor::Function(env, exports, "map", Map),
       Napi::PropertyDescriptor::Function(env, exports, "adopt", Adopt),
       Napi::PropertyDescriptor::Function(env, exports, "mapRing", MapRing),
+      Napi::PropertyDescriptor::Function(env, exports, "empty", Empty),
       Napi::PropertyDescriptor::Function(env, exports, "pageSize", PageSize),
       Napi::PropertyDescriptor::Function(env, exports, "allocationGranularity",
                                          AllocationGranularity),

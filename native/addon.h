@@ -11,6 +11,7 @@
 namespace memmap {
 
 class Region;
+struct AsyncWait;
 
 // Pages whose deferred release failed: still mapped and owned, retried by
 // RetryReleases (region.h).
@@ -30,6 +31,8 @@ struct Addon {
   // Region::next_/prev_), released when it is torn down.
   Region* regions = nullptr;
   std::vector<Leftover> leftovers;
+  // The waitAsync() calls still waiting (native/waits.h).
+  std::vector<AsyncWait*> waits;
   // Set once BeginTeardown has sorted out the views; from then on Node
   // finalizes views itself, whether or not their buffers live elsewhere.
   bool tearing_down = false;

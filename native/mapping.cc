@@ -4,12 +4,21 @@
 #include "args.h"
 #include "call.h"
 #include "errors.h"
+#include "waits.h"
 
 namespace memmap {
 
 namespace {
 
 const napi_type_tag kMappingTag = {0x6d656d6d61702d6dULL, 0x617070696e672d31ULL};
+
+// A call over no bytes asks the OS for nothing: an empty handle (a whole
+// empty file) has no pages at all, and Windows reads a length of 0 as "to
+// the end of the view".
+template <typename Call>
+os::Error OverBytes(size_t length, Call call) {
+  return length == 0 ? os::Error{} : call();
+}
 
 // msync on the libuv pool; the region stays pinned until it is done. Plain
 // Node-API rather than Napi::AsyncWorker: in an environment being torn down
@@ -48,7 +57,9 @@ class FlushWork {
 
   static void Execute(napi_env, void* data) {
     auto* work = static_cast<FlushWork*>(data);
-    work->error_ = os::flush(work->allocation_, work->address_, work->length_, true);
+    work->error_ = OverBytes(work->length_, [work] {
+      return os::flush(work->allocation_, work->address_, work->length_, true);
+    });
   }
 
   static void Complete(napi_env env, napi_status status, void* data) {
@@ -97,8 +108,8 @@ Napi::Value ThrowMovedOut(Napi::Env env) {
 // unmapped while the flush still works on it.
 Napi::Value ThrowBusy(Napi::Env env) {
   return ThrowError(env, "ERR_MMAP_BUSY",
-                    "a flushAsync() is still running on this handle; await it before splitting "
-                    "or merging");
+                    "a flushAsync() or waitAsync() is still running on this handle; await it "
+                    "before changing, splitting, merging, resizing or giving up its pages");
 }
 
 // The pages are held by a handle of another thread (share()) or a
@@ -214,7 +225,10 @@ Napi::Value NativeMapping::View(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
-  RetryReleases(GetAddon(info.Env()));
+  Addon* addon = GetAddon(info.Env());
+  RetryReleases(addon);
+  // Pending waitAsync() calls end now (rejecting), and unpin the pages.
+  if (region_->live()) CancelAsyncWaits(addon, region_.get());
   os::Error error = region_->Unmap(info.Env());
   if (error) {
     return ThrowOsError(info.Env(), error,
@@ -226,6 +240,8 @@ Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
 Napi::Value NativeMapping::IntoRaw(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
+  // Async work (flushAsync, waitAsync) reads the pages until it ends.
+  if (region->pinned()) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "give up the pages");
   // Raw pages may be adopted and unmapped by anyone: none may still be
   // reachable through a buffer that moved out of our reach.
@@ -238,11 +254,14 @@ Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  if (region->pinned()) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "change the protection");
   // Views go first: nothing handed out may see the pages change protection,
   // even if mprotect fails halfway through.
   if (region->DetachViews(info.Env())) return ThrowMovedOut(info.Env());
-  os::Error error = os::protect(region->allocation(), region->address(), region->size(), access);
+  os::Error error = OverBytes(region->size(), [region, access] {
+    return os::protect(region->allocation(), region->address(), region->size(), access);
+  });
   if (error) {
     return ThrowOsError(info.Env(), error,
                         DescribeSize(region->size()) + "; the handle stays as it was");
@@ -256,6 +275,7 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
+  if (region->pinned()) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "commit");
   os::Error error = os::commit(region->allocation(), region->address(), region->size(), access);
   if (error) return ThrowOsError(info.Env(), error, DescribeSize(region->size()) + " (commit)");
@@ -270,9 +290,10 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
 Napi::Value NativeMapping::Flush(const Napi::CallbackInfo& info) {
   Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
-  size_t offset = SizeArg(info, 0);
-  return Done(info.Env(), os::flush(region->allocation(), region->address() + offset,
-                                    SizeArg(info, 1), true));
+  size_t offset = SizeArg(info, 0), length = SizeArg(info, 1);
+  return Done(info.Env(), OverBytes(length, [region, offset, length] {
+                return os::flush(region->allocation(), region->address() + offset, length, true);
+              }));
 }
 
 Napi::Value NativeMapping::FlushAsync(const Napi::CallbackInfo& info) {
@@ -287,34 +308,42 @@ Napi::Value NativeMapping::FlushAsync(const Napi::CallbackInfo& info) {
 Napi::Value NativeMapping::Lock(const Napi::CallbackInfo& info) {
   Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
-  return Done(info.Env(), os::lock(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
+  uint8_t* start = region->address() + SizeArg(info, 0);
+  size_t length = SizeArg(info, 1);
+  return Done(info.Env(), OverBytes(length, [start, length] { return os::lock(start, length); }));
 }
 
 Napi::Value NativeMapping::LockOnFault(const Napi::CallbackInfo& info) {
   Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
+  uint8_t* start = region->address() + SizeArg(info, 0);
+  size_t length = SizeArg(info, 1);
   return Done(info.Env(),
-              os::lock_on_fault(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
+              OverBytes(length, [start, length] { return os::lock_on_fault(start, length); }));
 }
 
 Napi::Value NativeMapping::Unlock(const Napi::CallbackInfo& info) {
   Region* region = LiveRange(info, 0);
   if (!region) return Napi::Value();
-  return Done(info.Env(), os::unlock(region->address() + SizeArg(info, 0), SizeArg(info, 1)));
+  uint8_t* start = region->address() + SizeArg(info, 0);
+  size_t length = SizeArg(info, 1);
+  return Done(info.Env(), OverBytes(length, [start, length] { return os::unlock(start, length); }));
 }
 
 Napi::Value NativeMapping::Advise(const Napi::CallbackInfo& info) {
   Region* region = LiveRange(info, 1);
   if (!region) return Napi::Value();
   auto advice = static_cast<os::Advice>(info[0].As<Napi::Number>().Uint32Value());
-  return Done(info.Env(), os::advise(region->address() + SizeArg(info, 1), SizeArg(info, 2),
-                                     advice));
+  uint8_t* start = region->address() + SizeArg(info, 1);
+  size_t length = SizeArg(info, 2);
+  return Done(info.Env(),
+              OverBytes(length, [start, length, advice] { return os::advise(start, length, advice); }));
 }
 
 Napi::Value NativeMapping::FlushIcache(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
-  os::flush_icache(region->address(), region->size());
+  if (region->size() > 0) os::flush_icache(region->address(), region->size());
   return info.Env().Undefined();
 }
 
@@ -366,6 +395,10 @@ Napi::Value NativeMapping::Remap(const Napi::CallbackInfo& info) {
   if (!region || !ExactSizeArg(info, 0, "size", &size)) return Napi::Value();
   bool may_move = info[1].As<Napi::Boolean>().Value();
   if (region->ring()) return ThrowRing(env, "remapped");
+  if (region->size() == 0) {
+    return ThrowError(env, "ERR_MMAP_UNSUPPORTED",
+                      "an empty handle has no mapping to resize: map the file again once it has bytes");
+  }
   if (region->pinned()) return ThrowBusy(env);
   if (!region->Unshare()) return ThrowShared(env, "remap");
   // Views go first: their length cannot change, and the pages may move.

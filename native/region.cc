@@ -65,7 +65,8 @@ Region::Region(Addon* addon, os::Mapping mapping, uint32_t access, bool reserved
       address_(mapping.address),
       size_(mapping.size),
       allocation_(std::move(mapping.allocation)),
-      owner_(os::track(reinterpret_cast<uintptr_t>(address_), size_, access)),
+      // An empty handle has no pages to own.
+      owner_(size_ ? os::track(reinterpret_cast<uintptr_t>(address_), size_, access) : nullptr),
       access_(access),
       reserved_(reserved),
       anonymous_(anonymous) {
@@ -117,7 +118,7 @@ os::Error Region::Release() {
     allocation_.reset();
     shared_.reset();
   } else {
-    if (release_on_end_) {
+    if (release_on_end_ && size_ > 0) {
       os::Error error = os::unmap(allocation_, address_, size_);
       if (error) return error;
     }
@@ -148,6 +149,13 @@ void Region::ReleaseOrRetryLater() {
 Napi::Value Region::NewView(Napi::Env env, size_t offset, size_t length) {
   if (addon_->external_buffers_refused) {
     return ThrowExternalBuffersUnsupported(env);
+  }
+  if (size_ == 0) {
+    // An empty handle's views reach no pages: plain empty buffers, with
+    // nothing to detach.
+    napi_value empty;
+    if (napi_create_arraybuffer(env, 0, nullptr, &empty) != napi_ok) return Napi::Value();
+    return Napi::Value(env, empty);
   }
   View* view = new View{shared_from_this()};
   napi_value buffer;
@@ -202,12 +210,17 @@ void Region::FinalizeView(napi_env env, void*, void* hint) {
 
 bool Region::DetachViews(Napi::Env env) {
   if (addon_->tearing_down) return moved_ > 0;
+  // Once JavaScript has stopped here (a worker stopped by process.exit() or
+  // terminate()), V8 refuses to detach, and Node aborts the process on that
+  // refusal; nothing can reach a view of this thread any more anyway. A view
+  // still attached was not moved out: moving detaches the original.
+  bool stopped = views_.empty() ? false : JavaScriptStopped(env);
   for (View* view : views_) {
     napi_value buffer = nullptr;
     bool detached = false;
     if (napi_get_reference_value(env, view->ref, &buffer) == napi_ok && buffer &&
         napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && !detached) {
-      napi_detach_arraybuffer(env, buffer);
+      if (!stopped) napi_detach_arraybuffer(env, buffer);
     } else {
       // Collected, or detached by someone else: ArrayBuffer.prototype
       // .transfer() moves the pages into a buffer we never see. Until this

@@ -85,7 +85,7 @@ class Region : public std::enable_shared_from_this<Region> {
   void Account(Napi::Env env);
   void set_access(uint32_t access) {
     access_ = access;
-    os::retrack(owner_, access);
+    if (owner_) os::retrack(owner_, access);  // an empty handle owns no range
   }
   void set_committed() { reserved_ = false; }
 

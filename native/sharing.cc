@@ -4,7 +4,9 @@
 #include "sharing.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <random>
 #include <cmath>
 #include <mutex>
 #include <string>
@@ -17,15 +19,25 @@
 #include "mapping.h"
 #include "os/shared.h"
 #include "region.h"
+#include "waits.h"
 
 namespace memmap {
 
 namespace {
 
+uint64_t RandomStart() {
+  std::random_device random;
+  uint64_t bits = (uint64_t{random()} << 32) | random();
+  // Below 2^52, leaving room to count up within JavaScript's safe integers.
+  return (bits & ((uint64_t{1} << 51) - 1)) + (uint64_t{1} << 32);
+}
+
 // The ids that share() tokens carry, process-wide.
 struct Published {
   std::mutex lock;
-  uint64_t last_id = 0;
+  // Ids start at a random point, so that a token from another process
+  // (which has ids of its own) names nothing here.
+  uint64_t last_id = RandomStart();
   std::unordered_map<uint64_t, std::weak_ptr<SharedPages>> pages;
 };
 
@@ -48,7 +60,7 @@ SharedPages::~SharedPages() {
     auto entry = table.pages.find(id_);
     if (entry != table.pages.end() && entry->second.expired()) table.pages.erase(entry);
   }
-  if (taken_back_) return;
+  if (taken_back_ || mapping_.size == 0) return;
   if (os::unmap(mapping_.allocation, mapping_.address, mapping_.size)) {
     // Still mapped (munmap can fail at the kernel's map-count limit): left
     // mapped and owned for the life of the process, never handed to anyone.
@@ -82,6 +94,9 @@ bool SharedPages::TakeBack(std::shared_ptr<SharedPages>& pages, os::RangeOwner**
     // away otherwise: a count of one seen here stays one.
     std::lock_guard<std::mutex> guard(table.lock);
     if (pages.use_count() != 1) return false;
+    // use_count() is a relaxed read: order it after the other holders' last
+    // use of the pages, before this one changes them.
+    std::atomic_thread_fence(std::memory_order_acquire);
     table.pages.erase(pages->id_);
     pages->taken_back_ = true;
     *owner = pages->owner_;
@@ -111,139 +126,6 @@ const uint32_t* WordAt(Napi::Env env, Region& region, size_t offset) {
   }
   return reinterpret_cast<const uint32_t*>(region.address() + offset);
 }
-
-// Waits block in slices, so that a waiter notices that its thread is being
-// stopped (a worker terminated) or its handle unmapped, rather than
-// holding the thread or the pages forever. A word that changed while the
-// waiter slept between slices counts as a wake-up: someone wrote and
-// (by the protocol every user of wait/notify follows) notified.
-constexpr double kSliceMs = 250;
-
-const char* ResultName(os::WaitResult result) {
-  switch (result) {
-    case os::WaitResult::kOk: return "ok";
-    case os::WaitResult::kNotEqual: return "not-equal";
-    case os::WaitResult::kTimedOut: return "timed-out";
-  }
-  return "ok";
-}
-
-// One slice of a wait that has already waited `waited_ms` of `timeout_ms`
-// (< 0: forever); *done says whether the wait is over.
-os::Error WaitSlice(const os::AllocationRef& allocation, const uint32_t* word, uint32_t expected,
-                    double timeout_ms, double waited_ms, os::WaitResult* result, bool* done) {
-  double left = timeout_ms < 0 ? kSliceMs : timeout_ms - waited_ms;
-  double slice = left < kSliceMs ? left : kSliceMs;
-  if (slice < 0) slice = 0;
-  os::Error error = os::wait_on_address(allocation, word, expected, slice, result);
-  if (error) return error;
-  bool last = timeout_ms >= 0 && slice >= left;
-  if (*result == os::WaitResult::kNotEqual && waited_ms > 0) *result = os::WaitResult::kOk;
-  *done = *result != os::WaitResult::kTimedOut || last;
-  return {};
-}
-
-double Now() {
-  return static_cast<double>(
-             std::chrono::duration_cast<std::chrono::microseconds>(
-                 std::chrono::steady_clock::now().time_since_epoch())
-                 .count()) /
-         1000;
-}
-
-// waitAsync(): one slice per piece of work on the libuv pool, each queued
-// by the one before, so that no pool thread is held longer than a slice
-// (an exiting environment waits for its running work). The region stays
-// pinned throughout.
-class WaitWork {
- public:
-  static napi_value Start(napi_env env, std::shared_ptr<Region> region, size_t offset,
-                          uint32_t expected, double timeout_ms) {
-    auto* work = new WaitWork(std::move(region), offset, expected, timeout_ms);
-    napi_value promise = nullptr;
-    if (napi_create_promise(env, &work->deferred_, &promise) != napi_ok || !work->Queue(env)) {
-      delete work;
-      return nullptr;
-    }
-    return promise;
-  }
-
-  ~WaitWork() { region_->Unpin(); }
-
- private:
-  WaitWork(std::shared_ptr<Region> region, size_t offset, uint32_t expected, double timeout_ms)
-      : region_(std::move(region)),
-        allocation_(region_->allocation()),
-        word_(reinterpret_cast<const uint32_t*>(region_->address() + offset)),
-        expected_(expected),
-        timeout_ms_(timeout_ms),
-        started_(Now()) {
-    region_->Pin();
-  }
-
-  bool Queue(napi_env env) {
-    napi_value name;
-    if (napi_create_string_utf8(env, "memmap:wait", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-        napi_create_async_work(env, nullptr, name, Execute, Complete, this, &work_) != napi_ok) {
-      return false;
-    }
-    if (napi_queue_async_work(env, work_) != napi_ok) {
-      napi_delete_async_work(env, work_);
-      return false;
-    }
-    return true;
-  }
-
-  static void Execute(napi_env, void* data) {
-    auto* work = static_cast<WaitWork*>(data);
-    double waited = Now() - work->started_;
-    work->error_ = WaitSlice(work->allocation_, work->word_, work->expected_, work->timeout_ms_,
-                             work->slices_ > 0 ? (waited > 0 ? waited : 1e-3) : 0,
-                             &work->result_, &work->done_);
-    ++work->slices_;
-  }
-
-  static void Complete(napi_env env, napi_status status, void* data) {
-    auto* work = static_cast<WaitWork*>(data);
-    napi_delete_async_work(env, work->work_);
-    work->work_ = nullptr;
-    // Not again once JavaScript has stopped: an environment being torn
-    // down waits for its queued work, and would wait for ever.
-    if (status == napi_ok && !work->done_ && !work->error_ && work->region_->live() &&
-        !JavaScriptStopped(env) && work->Queue(env)) {
-      return;
-    }
-    std::unique_ptr<WaitWork> owned(work);
-    if (status != napi_ok) return;  // cancelled: the environment is going away
-    napi_handle_scope scope;
-    if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-    Napi::Env napi(env);
-    if (work->error_ || !work->done_) {
-      Napi::Value error = work->error_
-                              ? MakeOsError(napi, work->error_)
-                              : MakeError(napi, "ERR_MMAP_CLOSED",
-                                          "the handle was unmapped while waitAsync() waited");
-      if (!error.IsEmpty()) napi_reject_deferred(env, work->deferred_, error);
-    } else {
-      napi_resolve_deferred(env, work->deferred_,
-                            Napi::String::New(napi, ResultName(work->result_)));
-    }
-    napi_close_handle_scope(env, scope);
-  }
-
-  napi_async_work work_ = nullptr;
-  napi_deferred deferred_ = nullptr;
-  std::shared_ptr<Region> region_;
-  os::AllocationRef allocation_;
-  const uint32_t* word_;
-  uint32_t expected_;
-  double timeout_ms_;
-  double started_;
-  int slices_ = 0;
-  bool done_ = false;
-  os::WaitResult result_ = os::WaitResult::kTimedOut;
-  os::Error error_;
-};
 
 // node_api_create_external_sharedarraybuffer (Node 24.16+, 26.1+), looked up
 // at run time so that one binary still loads on Node 20.
@@ -346,16 +228,16 @@ Napi::Value NativeMapping::Wait(const Napi::CallbackInfo& info) {
   // allocation is held for the same reason.
   std::shared_ptr<Region> pinned = region_;
   os::AllocationRef allocation = region->allocation();
-  double started = Now();
+  double started = NowMs();
   os::WaitResult result;
   for (bool done = false, first = true; !done; first = false) {
-    double waited = first ? 0 : std::max(Now() - started, 1e-3);
+    double waited = first ? 0 : std::max(NowMs() - started, 1e-3);
     os::Error error = WaitSlice(allocation, word, expected, timeout_ms, waited, &result, &done);
     if (error) return ThrowOsError(env, error);
     // A terminated worker stops here; its result goes nowhere.
     if (!done && JavaScriptStopped(env)) return Napi::Value();
   }
-  return Napi::String::New(env, ResultName(result));
+  return Napi::String::New(env, WaitResultName(result));
 }
 
 Napi::Value NativeMapping::WaitAsync(const Napi::CallbackInfo& info) {
@@ -363,10 +245,10 @@ Napi::Value NativeMapping::WaitAsync(const Napi::CallbackInfo& info) {
   Region* region = Live(env);
   size_t offset = SizeArg(info, 0);
   if (!region || !WordAt(env, *region, offset)) return Napi::Value();
-  napi_value promise = WaitWork::Start(env, region_, offset, info[1].As<Napi::Number>().Uint32Value(),
-                                       info[2].As<Napi::Number>().DoubleValue());
+  napi_value promise = StartAsyncWait(env, region_, offset, info[1].As<Napi::Number>().Uint32Value(),
+                                      info[2].As<Napi::Number>().DoubleValue());
   if (promise == nullptr && !env.IsExceptionPending()) {
-    return ThrowError(env, "ERR_MMAP_ASYNC_FAILED", "waitAsync() could not queue its work");
+    return ThrowError(env, "ERR_MMAP_ASYNC_FAILED", "waitAsync() could not start its wait");
   }
   return Napi::Value(env, promise);
 }

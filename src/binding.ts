@@ -55,8 +55,7 @@ export interface NativeMapping {
   notify(offset: number, count: number): number;
 }
 
-/** What `Atomics.wait` answers, and so do wait() and waitAsync(). */
-export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
+type WaitResult = import('./handles').WaitResult;
 
 /** What fromShared() makes of shared pages: the kind of handle (an index into the list in handles.ts), access, flags, unsafe flags, page size. */
 export type SharedDescription = [kind: number, access: number, flags: number, unsafeFlags: number, pageSize: number];
@@ -73,6 +72,8 @@ interface Native {
     alignment: number,
     mode: number,
   ): NativeMapping;
+  /** A handle of size 0 with no OS mapping behind it (a whole empty file). */
+  empty(access: number): NativeMapping;
   /** A double-mapped ring of 2 * size bytes, over `sharedMemory` at `offset` or memory of its own. */
   mapRing(size: number, sharedMemory: import('./shared').NativeSharedMemory | null, offset: number, access: number): NativeMapping;
   /** Refuses (ERR_MMAP_INVALID_ADDRESS) pages not all mapped, or owned by a live handle. */

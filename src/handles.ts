@@ -19,7 +19,7 @@ import { constants as bufferConstants } from 'node:buffer';
 import * as access from './accessors';
 import { makeSpan, MmapSpan, MmapSpanMut, Target, wholeTarget } from './accessors';
 import * as fs from 'node:fs';
-import { native, NativeMapping, PAGE_SIZE, WaitResult } from './binding';
+import { native, NativeMapping, PAGE_SIZE } from './binding';
 import { fail, failUnreadable } from './errors';
 import { Access, MmapFlags, Protection, UnsafeMmapFlags } from './flags';
 import { encodeSignature, FunctionSignature, GeneratedFunction } from './function';
@@ -122,7 +122,7 @@ export const SHARED_MAPPING_TOKEN = 'memmap.shared-mapping';
  */
 export interface SharedMappingToken {
   /** Always `'memmap.shared-mapping'`: what fromShared() takes. */
-  readonly kind: typeof SHARED_MAPPING_TOKEN;
+  readonly kind: 'memmap.shared-mapping';
   /** Names the shared pages in this process. */
   readonly id: number;
   /** The handle class `fromShared()` makes: `'MmapMut'`, `'Mmap'`, ... */
@@ -131,7 +131,8 @@ export interface SharedMappingToken {
   readonly size: number;
 }
 
-export type { WaitResult };
+/** What {@link MmapMut.wait} answers, as `Atomics.wait` does. */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out';
 
 /** What {@link MappedHandle.residency} reports. */
 export interface Residency {

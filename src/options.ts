@@ -25,7 +25,7 @@ import {
   SHARED_MAPPING_TOKEN,
   SharedMappingToken,
 } from './handles';
-import { nativeSharedMemory, SharedMemory } from './shared';
+import { NativeSharedMemory, nativeSharedMemory, SharedMemory } from './shared';
 import { checkAddress, checkFlags, checkSize, checkUint, describe, isMultiple } from './validate';
 
 /**
@@ -70,7 +70,7 @@ let checkOptions: (value: unknown) => void;
  * code, and nothing is left mapped.
  */
 export class MmapOptions {
-  readonly #size: number;
+  readonly #size: number | undefined;
 
   static {
     checkOptions = (value) => {
@@ -89,9 +89,16 @@ export class MmapOptions {
   #pageSize = 0;
   #alignment = 0;
 
-  /** @param size - bytes to map: a positive safe integer (`ERR_MMAP_INVALID_SIZE`). */
-  constructor(size: number) {
-    this.#size = checkSize(size);
+  /**
+   * @param size - bytes to map: a positive safe integer
+   * (`ERR_MMAP_INVALID_SIZE`). With {@link MmapOptions.withFile} or
+   * {@link MmapOptions.withSharedMemory} it may be left out: the mapping then
+   * reaches the end of the file (or object) as it is when mapping, and an
+   * empty one (an empty file, or an offset at its end) maps as a handle of
+   * size 0 with empty views and no OS mapping behind it.
+   */
+  constructor(size?: number) {
+    this.#size = size === undefined ? undefined : checkSize(size);
   }
 
   /** The size of a base page in bytes. */
@@ -309,9 +316,10 @@ export class MmapOptions {
    */
   mapRing(): MmapRing {
     checkOptions(this);
+    const size = this.#explicitSize('mapRing()');
     const granularity = ALLOCATION_GRANULARITY;
-    if (!isMultiple(this.#size, granularity)) {
-      fail('ERR_MMAP_INVALID_SIZE', `a ring's size must be a multiple of the allocation granularity ${granularity}, got ${this.#size}`);
+    if (!isMultiple(size, granularity)) {
+      fail('ERR_MMAP_INVALID_SIZE', `a ring's size must be a multiple of the allocation granularity ${granularity}, got ${size}`);
     }
     if (this.#fd !== -1 || this.#address !== undefined || this.#alignment !== 0 || this.#pageSize !== 0 || (this.#flags & MmapFlags.HUGE_PAGES) !== 0) {
       fail('ERR_INVALID_ARG_VALUE', 'a ring takes a size and, optionally, withSharedMemory(): withFile(), withAddress(), withAlignment() and huge pages do not apply');
@@ -320,13 +328,13 @@ export class MmapOptions {
       fail('ERR_INVALID_ARG_VALUE', 'a ring is shared memory mapped twice: MmapFlags.COPY_ON_WRITE does not apply');
     }
     const shared = this.#sharedMemory === null ? null : nativeSharedMemory(this.#sharedMemory);
-    if (shared !== null && this.#offset + this.#size > shared.size) {
+    if (shared !== null && this.#offset + size > shared.size) {
       fail(
         'ERR_MMAP_BEYOND_EOF',
-        `ring offset ${this.#offset}, size ${this.#size} extends past the end of the shared memory object (${shared.size} bytes)`,
+        `ring offset ${this.#offset}, size ${size} extends past the end of the shared memory object (${shared.size} bytes)`,
       );
     }
-    const mapping = native.mapRing(this.#size, shared, this.#offset, Access.MUT);
+    const mapping = native.mapRing(size, shared, this.#offset, Access.MUT);
     return construct(MmapRing, mapping, {
       access: Access.MUT,
       flags: (this.#flags | MmapFlags.SHARED) & ~MmapFlags.COPY_ON_WRITE,
@@ -376,7 +384,8 @@ export class MmapOptions {
   mapFromExisting(): MmapMut {
     checkOptions(this);
     const address = this.#address ?? fail('ERR_MMAP_MISSING_ADDRESS', 'mapFromExisting() needs withAddress(address)');
-    return construct(MmapMut, native.adopt(address, this.#size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
+    const size = this.#explicitSize('mapFromExisting()');
+    return construct(MmapMut, native.adopt(address, size, Access.MUT), this.#state(Access.MUT, PAGE_SIZE));
   }
 
   /** The flags as the mapping has them: shared memory maps shared unless asked otherwise. */
@@ -389,9 +398,15 @@ export class MmapOptions {
     return { access, flags: this.#effectiveFlags(), unsafeFlags: this.#unsafeFlags, pageSize };
   }
 
+  /** The size given to the constructor; `ERR_MMAP_INVALID_SIZE` for `what` without one. */
+  #explicitSize(what: string): number {
+    return this.#size ?? fail('ERR_MMAP_INVALID_SIZE', `${what} needs a size: new MmapOptions(size)`);
+  }
+
   #make<H>(Target: HandleClass<H>, access: number, reserve: boolean): H {
     checkWritableExec(access, this.#unsafeFlags);
     const [request, backing] = this.#request(access, reserve);
+    if (request.size === 0) return construct(Target, native.empty(access), this.#state(access));
     let mapping: NativeMapping;
     try {
       mapping = map(request);
@@ -423,20 +438,28 @@ export class MmapOptions {
     if ((this.#flags & MmapFlags.HUGE_PAGES) !== 0 && this.#pageSize === PAGE_SIZE) {
       fail('ERR_MMAP_INVALID_SIZE', `MmapFlags.HUGE_PAGES needs a huge page size, but withPageSize() chose the base page ${this.#pageSize}`);
     }
-    const pageSize = this.#effectivePageSize();
-    if (pageSize > PAGE_SIZE && !isMultiple(this.#size, pageSize)) {
-      // The OS would round the mapping up, and unmapping it would then fail.
-      fail('ERR_MMAP_INVALID_SIZE', `size must be a multiple of the huge page size ${pageSize}, got ${this.#size}`);
-    }
     if (this.#fd !== -1 && this.#sharedMemory !== null) {
       fail('ERR_INVALID_ARG_VALUE', 'withFile() and withSharedMemory() both choose the backing: give one of them');
     }
-    const stats = this.#fd !== -1 ? this.#checkFileRange() : undefined;
+    const stats = this.#fd !== -1 ? this.#fileStats() : undefined;
     const shared = this.#sharedMemory === null ? null : nativeSharedMemory(this.#sharedMemory);
-    if (shared !== null && this.#offset + this.#size > shared.size) {
+    const size = this.#resolveSize(stats, shared, reserve || fixed || this.#address !== undefined || this.#alignment !== 0);
+    const pageSize = this.#effectivePageSize();
+    if (pageSize > PAGE_SIZE && !isMultiple(size, pageSize)) {
+      // The OS would round the mapping up, and unmapping it would then fail.
+      fail('ERR_MMAP_INVALID_SIZE', `size must be a multiple of the huge page size ${pageSize}, got ${size}`);
+    }
+    if (stats !== undefined && stats.isFile() && this.#offset + size > stats.size) {
+      // Devices have no meaningful size; only regular files can be overrun.
       fail(
         'ERR_MMAP_BEYOND_EOF',
-        `shared memory range offset ${this.#offset}, size ${this.#size} extends past the end of the object (${shared.size} bytes)`,
+        `file range offset ${this.#offset}, size ${size} extends past the end of the file (${stats.size} bytes)`,
+      );
+    }
+    if (shared !== null && this.#offset + size > shared.size) {
+      fail(
+        'ERR_MMAP_BEYOND_EOF',
+        `shared memory range offset ${this.#offset}, size ${size} extends past the end of the object (${shared.size} bytes)`,
       );
     }
     if ((this.#flags & MmapFlags.COPY_ON_WRITE) !== 0 && (this.#flags & MmapFlags.SHARED) !== 0) {
@@ -449,7 +472,7 @@ export class MmapOptions {
           ? ({ kind: 'shared memory', size: shared.size, offset: this.#offset } as const)
           : undefined;
     const request = {
-      size: this.#size,
+      size,
       address: this.#address ?? 0n,
       fixed,
       alignment: this.#alignment,
@@ -477,21 +500,44 @@ export class MmapOptions {
     return PAGE_SIZE;
   }
 
-  #checkFileRange(): fs.Stats {
-    let stats: fs.Stats;
+  #fileStats(): fs.Stats {
     try {
-      stats = fs.fstatSync(this.#fd);
+      return fs.fstatSync(this.#fd);
     } catch (error) {
       const cause = error as { code?: string; errno?: number; syscall?: string; message: string };
       throw withPath(new MmapError(cause.code ?? 'EBADF', `${cause.message} (file descriptor ${this.#fd})`, cause.errno, cause.syscall), this.#fd);
     }
-    // Devices have no meaningful size; only regular files can be overrun.
-    if (stats.isFile() && this.#offset + this.#size > stats.size) {
+  }
+
+  /**
+   * The size to map: the one given, or what the file or object has from the
+   * offset on. 0 (an empty handle) only where nothing needs pages: not for a
+   * reservation, nor at a chosen address.
+   */
+  #resolveSize(stats: fs.Stats | undefined, shared: NativeSharedMemory | null, needsPages: boolean): number {
+    if (this.#size !== undefined) return this.#size;
+    let available: number;
+    let what: string;
+    if (stats !== undefined) {
+      if (!stats.isFile()) fail('ERR_MMAP_INVALID_SIZE', 'a size is needed to map a device, which has no size to map to: new MmapOptions(size)');
+      available = stats.size;
+      what = 'file';
+    } else if (shared !== null) {
+      available = shared.size;
+      what = 'shared memory object';
+    } else {
+      fail('ERR_MMAP_INVALID_SIZE', 'a size is needed: new MmapOptions(size), or withFile() or withSharedMemory() to map to the end');
+    }
+    if (this.#offset > available) {
+      fail('ERR_MMAP_BEYOND_EOF', `offset ${this.#offset} is past the end of the ${what} (${available} bytes)`);
+    }
+    const size = available - this.#offset;
+    if (size === 0 && needsPages) {
       fail(
-        'ERR_MMAP_BEYOND_EOF',
-        `file range offset ${this.#offset}, size ${this.#size} extends past the end of the file (${stats.size} bytes)`,
+        'ERR_MMAP_INVALID_SIZE',
+        `size 0: ${available === 0 ? `the ${what} is empty` : `the offset is at the end of the ${what}`}, and a reservation or a mapping at a chosen address needs pages`,
       );
     }
-    return stats;
+    return size;
   }
 }

@@ -58,6 +58,12 @@ Error wait_on_address(const AllocationRef& allocation, const uint32_t* word, uin
 Error notify_address(const AllocationRef& allocation, const uint32_t* word, uint32_t count,
                      uint32_t* woken);
 
+// A thread of its own, for a wait that must not hold one of libuv's pool
+// threads (which fs, dns, crypto and zlib share). *thread identifies it
+// for join_thread(), which must be called exactly once.
+Error start_thread(void (*body)(void*), void* argument, uintptr_t* thread);
+void join_thread(uintptr_t thread);
+
 // A function the host executable exports (Node-API functions newer than the
 // ones this binary links against), or null when it has none of that name.
 void* host_symbol(const char* name);

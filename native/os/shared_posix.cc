@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -18,6 +19,7 @@
 #include <cmath>
 #include <random>
 
+#include "fault.h"
 #include "shared.h"
 
 #if defined(__linux__)
@@ -67,14 +69,15 @@ Error close_after(int fd, const char* syscall) {
 #if defined(__linux__)
 // glibc's shm_open is exactly an open() under /dev/shm; calling it would tie
 // the binary to glibc 2.34 (or librt before it), above the floor it is built for.
+// O_NONBLOCK: a FIFO planted under the name must not block the open.
 std::string object_path(const std::string& name) { return "/dev/shm/" + name; }
 int open_object(const std::string& name, int flags) {
-  return ::open(object_path(name).c_str(), flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+  return ::open(object_path(name).c_str(), flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
 }
 int unlink_object(const std::string& name) { return ::unlink(object_path(name).c_str()); }
 #else
 int open_object(const std::string& name, int flags) {
-  int fd = ::shm_open(("/" + name).c_str(), flags, 0600);
+  int fd = ::shm_open(("/" + name).c_str(), flags | O_NONBLOCK, 0600);
   if (fd >= 0) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   return fd;
 }
@@ -135,6 +138,18 @@ Error shm_create(const std::string& name, uint64_t size, bool seal, FileHandle* 
 Error shm_open(const std::string& name, bool writable, FileHandle* out) {
   int fd = open_object(name, writable ? O_RDWR : O_RDONLY);
   if (fd < 0) return fail("shm_open");
+  // Whatever else another process put under the name (a FIFO, a
+  // directory, a device) is not shared memory.
+  bool regular;
+  uint64_t size;
+  Error error = status(fd, &regular, &size);
+  if (!error && !regular) error = Error{EINVAL, "shm_open (not a shared memory object)"};
+  int flags = error ? 0 : ::fcntl(fd, F_GETFL);
+  if (!error && (flags < 0 || ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)) error = fail("fcntl");
+  if (error) {
+    ::close(fd);
+    return error;
+  }
   *out = fd;
   return {};
 }
@@ -220,8 +235,11 @@ struct Deadline {
   }
 };
 
-uint32_t load(const uint32_t* word) {
-  return __atomic_load_n(word, __ATOMIC_SEQ_CST);
+// The word, read so that a fault (the page made inaccessible, or the object
+// truncated under it by another process) is an error, not a crash.
+bool load(const uint32_t* word, uint32_t* value) {
+  Fault fault;
+  return guarded_move(value, word, sizeof *value, &fault);
 }
 
 #if defined(__linux__)
@@ -244,7 +262,9 @@ Error wake(const uint32_t* word, uint32_t count, uint32_t* woken) {
 
 int block(const uint32_t* word, uint32_t expected, const struct timespec* timeout) {
   // A differing value returns 0 at once, like a wake-up: told apart here.
-  if (load(word) != expected) return EAGAIN;
+  uint32_t value;
+  if (!load(word, &value)) return EFAULT;
+  if (value != expected) return EAGAIN;
   // _umtx_op takes the timeout's size in uaddr and the timeout in uaddr2.
   int done = _umtx_op(const_cast<uint32_t*>(word), UMTX_OP_WAIT_UINT, expected,
                       timeout ? reinterpret_cast<void*>(sizeof *timeout) : nullptr,
@@ -294,7 +314,9 @@ const AppleWaits& apple() {
 }
 
 int block(const uint32_t* word, uint32_t expected, const struct timespec* timeout) {
-  if (load(word) != expected) return EAGAIN;
+  uint32_t value;
+  if (!load(word, &value)) return EFAULT;
+  if (value != expected) return EAGAIN;
   auto* address = const_cast<uint32_t*>(word);
   uint64_t ns = timeout ? static_cast<uint64_t>(timeout->tv_sec) * 1000000000u + timeout->tv_nsec : 0;
   const AppleWaits& calls = apple();
@@ -338,13 +360,36 @@ Error wake(const uint32_t* word, uint32_t count, uint32_t* woken) {
 
 }  // namespace
 
+// How many times a waiter looks at the word before it sleeps: a few
+// microseconds, in which a peer on another core usually answers, and a
+// sleep and wake-up in the kernel (tens of microseconds) are saved.
+constexpr int kSpins = 100;
+
+inline void pause() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__) || (defined(__arm__) && __ARM_ARCH >= 7)
+  __asm__ __volatile__("yield");
+#endif
+}
+
 Error wait_on_address(const AllocationRef&, const uint32_t* word, uint32_t expected,
                       double timeout_ms, WaitResult* result) {
   Deadline deadline(timeout_ms);
+  uint32_t value;
+  for (int spin = 0; spin < kSpins; ++spin) {
+    if (!load(word, &value)) return Error{EFAULT, "reading the word"};
+    if (value != expected) {
+      *result = WaitResult::kNotEqual;
+      return {};
+    }
+    pause();
+  }
   for (;;) {
     struct timespec left;
     if (!deadline.forever && !deadline.left(&left)) {
-      *result = load(word) == expected ? WaitResult::kTimedOut : WaitResult::kNotEqual;
+      if (!load(word, &value)) return Error{EFAULT, "reading the word"};
+      *result = value == expected ? WaitResult::kTimedOut : WaitResult::kNotEqual;
       return {};
     }
     int done = block(word, expected, deadline.forever ? nullptr : &left);
@@ -354,6 +399,7 @@ Error wait_on_address(const AllocationRef&, const uint32_t* word, uint32_t expec
       case ETIMEDOUT: *result = WaitResult::kTimedOut; return {};
       case EINTR: continue;  // a signal: wait again for the time left
       case ENOSYS: return Error{Error::kUnsupported, "waiting on an address"};
+      case EFAULT: return Error{EFAULT, "futex(FUTEX_WAIT)"};
       default: return Error{done, "futex(FUTEX_WAIT)"};
     }
   }
@@ -364,5 +410,40 @@ Error notify_address(const AllocationRef&, const uint32_t* word, uint32_t count,
 }
 
 void* host_symbol(const char* name) { return dlsym(RTLD_DEFAULT, name); }
+
+namespace {
+
+struct ThreadStart {
+  void (*body)(void*);
+  void* argument;
+};
+
+void* run_thread(void* start) {
+  ThreadStart begin = *static_cast<ThreadStart*>(start);
+  delete static_cast<ThreadStart*>(start);
+  begin.body(begin.argument);
+  return nullptr;
+}
+
+}  // namespace
+
+Error start_thread(void (*body)(void*), void* argument, uintptr_t* thread) {
+  auto* start = new ThreadStart{body, argument};
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  // A waiter needs little stack; many may be pending at once.
+  pthread_attr_setstacksize(&attributes, 256 * 1024);
+  pthread_t id;
+  int error = pthread_create(&id, &attributes, run_thread, start);
+  pthread_attr_destroy(&attributes);
+  if (error != 0) {
+    delete start;
+    return Error{error, "pthread_create"};
+  }
+  *thread = static_cast<uintptr_t>(id);
+  return {};
+}
+
+void join_thread(uintptr_t thread) { pthread_join(static_cast<pthread_t>(thread), nullptr); }
 
 }  // namespace memmap::os

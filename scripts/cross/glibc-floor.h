@@ -16,6 +16,9 @@
 #endif
 __asm__(".symver pthread_once,pthread_once@" MEMMAP_GLIBC_BASE);
 __asm__(".symver pthread_sigmask,pthread_sigmask@" MEMMAP_GLIBC_BASE);
+__asm__(".symver pthread_create,pthread_create@" MEMMAP_GLIBC_BASE);
+__asm__(".symver pthread_join,pthread_join@" MEMMAP_GLIBC_BASE);
+__asm__(".symver pthread_attr_setstacksize,pthread_attr_setstacksize@" MEMMAP_GLIBC_BASE);
 // Likewise dlsym, from libdl: before 2.34 the process has it through Node,
 // which links libdl itself.
 __asm__(".symver dlsym,dlsym@" MEMMAP_GLIBC_BASE);

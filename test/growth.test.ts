@@ -1,0 +1,395 @@
+// Files that grow and memory that wraps: whole-file maps, remap(),
+// residency(), and double-mapped rings.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MmapError, MmapFlags, MmapMut, MmapOptions, MmapRing, SharedMemory } from '../src';
+import { emulator, isLinux, isWindows, qemuLacks, tempFile, underQemu } from './helpers';
+
+const P = MmapOptions.pageSize();
+const G = MmapOptions.allocationGranularity();
+
+function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    return (error as MmapError).code;
+  }
+  return undefined;
+}
+
+const skipped = (skip: boolean, reason: string) => (skip ? ` (skipped: ${reason})` : '');
+
+describe('whole files', () => {
+  it('without a size, a mapping reaches the end of the file as it is when mapping', () => {
+    const file = tempFile(3 * G + 5, [1, 2, 3]);
+    try {
+      const whole = new MmapOptions().withFile(file.fd).map();
+      expect(whole.size).toBe(3 * G + 5);
+      expect(Array.from(whole.bytes.subarray(0, 3))).toEqual([1, 2, 3]);
+      const rest = new MmapOptions().withFile(file.fd, G).map();
+      expect(rest.size).toBe(2 * G + 5);
+      whole.unmap();
+      rest.unmap();
+    } finally {
+      file.close();
+    }
+  });
+
+  it('an empty file, or an offset at its end, maps as an empty handle on which everything works on nothing', () => {
+    const empty = tempFile(0);
+    const full = tempFile(G);
+    try {
+      for (const handle of [new MmapOptions().withFile(empty.fd).mapMut(), new MmapOptions().withFile(full.fd, G).map()]) {
+        expect(handle.size).toBe(0);
+        expect(handle.bytes.length).toBe(0);
+        expect(handle.view(0, 0).length).toBe(0);
+        expect(handle.residency()).toEqual({ pages: 0, resident: 0, bitmap: new Uint8Array(0) });
+        handle.flush();
+        handle.lock();
+        handle.unlock();
+        handle.advise('normal');
+        expect(handle.read(0, 0).length).toBe(0);
+        expect(codeOf(() => handle.getUint8(0))).toBe('ERR_MMAP_OUT_OF_BOUNDS');
+        expect(codeOf(() => handle.splitOff(P))).toBe('ERR_MMAP_INVALID_OFFSET');
+        expect(codeOf(() => handle.remap(P))).toBe('ERR_MMAP_UNSUPPORTED');
+        const copy = MmapOptions.fromShared(handle.share());
+        expect(copy.size).toBe(0);
+        copy.unmap();
+        const readOnly = handle.makeReadOnly();
+        expect(readOnly.bytes.length).toBe(0);
+        readOnly.unmap();
+        readOnly.unmap();
+      }
+    } finally {
+      empty.close();
+      full.close();
+    }
+  });
+
+  it('bad input: no size and no file, an offset past the end, and what an empty file cannot be', () => {
+    const empty = tempFile(0);
+    try {
+      expect(codeOf(() => new MmapOptions().mapMut())).toBe('ERR_MMAP_INVALID_SIZE');
+      expect(codeOf(() => new MmapOptions().mapRing())).toBe('ERR_MMAP_INVALID_SIZE');
+      expect(codeOf(() => new MmapOptions().withFile(empty.fd, G).map())).toBe('ERR_MMAP_BEYOND_EOF');
+      let message = '';
+      try {
+        new MmapOptions().withFile(empty.fd).reserve();
+      } catch (error) {
+        expect((error as MmapError).code).toBe('ERR_MMAP_INVALID_SIZE');
+        message = (error as MmapError).message;
+      }
+      expect(message).toMatch(/the file is empty/);
+      expect(codeOf(() => new MmapOptions(0))).toBe('ERR_MMAP_INVALID_SIZE');
+    } finally {
+      empty.close();
+    }
+  });
+
+  it('withSharedMemory() without a size maps the whole object', () => {
+    using shm = SharedMemory.create(2 * G);
+    const whole = new MmapOptions().withSharedMemory(shm).mapMut();
+    expect(whole.size).toBe(2 * G);
+    const tail = new MmapOptions().withSharedMemory(shm, G).mapMut();
+    expect(tail.size).toBe(G);
+    whole.unmap();
+    tail.unmap();
+  });
+});
+
+describe('remap()', () => {
+  /** An anonymous mapping with free address space after it (its own tail, unmapped). */
+  function withRoomAfter(size: number, room: number): MmapMut {
+    const mapping = new MmapOptions(size + room).mapMut();
+    mapping.splitOff(size).unmap();
+    return mapping;
+  }
+
+  const noInPlace = 'Windows cannot grow a mapping into address space of another allocation';
+  it.skipIf(isWindows)(`grows in place where the address space after it is free, keeping its start and its bytes${skipped(isWindows, noInPlace)}`, () => {
+    const mapping = withRoomAfter(G, 3 * G);
+    const start = mapping.start;
+    mapping.bytes[G - 1] = 7;
+    const old = mapping.bytes;
+    mapping.remap(3 * G);
+    expect(old.length).toBe(0); // views are detached
+    expect(mapping.start).toBe(start);
+    expect(mapping.size).toBe(3 * G);
+    expect(mapping.bytes[G - 1]).toBe(7);
+    mapping.bytes[3 * G - 1] = 8;
+    mapping.unmap();
+  });
+
+  it('without room and without mayMove: ERR_MMAP_CANNOT_GROW_IN_PLACE, and the handle stays as it was', () => {
+    const mapping = new MmapOptions(2 * G).mapMut();
+    const blocker = new MmapOptions(G).withAddress(mapping.end).mapNone();
+    if (blocker.start !== mapping.end) {
+      // The OS put it elsewhere: make the tail of the mapping the blocker.
+      blocker.unmap();
+      const tail = mapping.splitOff(G);
+      expect(codeOf(() => mapping.remap(2 * G))).toBe('ERR_MMAP_CANNOT_GROW_IN_PLACE');
+      tail.unmap();
+    } else {
+      mapping.bytes[0] = 3;
+      expect(codeOf(() => mapping.remap(3 * G))).toBe('ERR_MMAP_CANNOT_GROW_IN_PLACE');
+      blocker.unmap();
+    }
+    expect(mapping.bytes[0]).toBe(mapping.size === G ? 0 : 3);
+    mapping.unmap();
+  });
+
+  it('moves with mayMove, keeping the bytes; shrinks in place', () => {
+    const mapping = new MmapOptions(2 * G).mapMut();
+    mapping.fill(5);
+    const blocker = new MmapOptions(G).withAddress(mapping.end).mapNone();
+    mapping.remap(64 * G, { mayMove: true });
+    expect(mapping.size).toBe(64 * G);
+    expect(mapping.bytes.subarray(0, 2 * G).every((byte) => byte === 5)).toBe(true);
+    expect(mapping.bytes[64 * G - 1]).toBe(0);
+    const start = mapping.start;
+    mapping.remap(G);
+    expect(mapping.start).toBe(start);
+    expect(mapping.size).toBe(G);
+    expect(mapping.bytes[0]).toBe(5);
+    mapping.unmap();
+    blocker.unmap();
+  });
+
+  it('a file mapping grows only over bytes the file has; a closed descriptor needs { file }, of the same file', () => {
+    const file = tempFile(G, [9]);
+    const other = tempFile(8 * G);
+    const mine = fs.openSync(file.path, 'r+');
+    try {
+      const mapping = new MmapOptions(G).withFile(mine).withFlags(MmapFlags.SHARED).mapMut();
+      expect(codeOf(() => mapping.remap(2 * G, { mayMove: true }))).toBe('ERR_MMAP_BEYOND_EOF');
+      expect(mapping.bytes[0]).toBe(9);
+      fs.ftruncateSync(file.fd, 2 * G);
+      mapping.remap(2 * G, { mayMove: true });
+      mapping.bytes[2 * G - 1] = 1;
+      // The descriptor it was mapped with goes; the file grows.
+      fs.closeSync(mine);
+      fs.ftruncateSync(file.fd, 4 * G);
+      expect(codeOf(() => mapping.remap(4 * G, { mayMove: true }))).toBe('ERR_MMAP_BEYOND_EOF');
+      expect(codeOf(() => mapping.remap(4 * G, { mayMove: true, file: other.fd }))).toBe('ERR_MMAP_BEYOND_EOF');
+      mapping.remap(4 * G, { mayMove: true, file: file.fd });
+      expect(mapping.bytes[0]).toBe(9);
+      expect(mapping.bytes[2 * G - 1]).toBe(1);
+      mapping.unmap();
+    } finally {
+      file.close();
+      other.close();
+    }
+  });
+
+  it('refused while work or other threads hold the pages, for rings, and for bad sizes', async () => {
+    const mapping = new MmapOptions(G).mapMut();
+    const flushing = mapping.flushAsync();
+    expect(codeOf(() => mapping.remap(2 * G, { mayMove: true }))).toBe('ERR_MMAP_BUSY');
+    await flushing;
+    const other = MmapOptions.fromShared(mapping.share());
+    expect(codeOf(() => mapping.remap(2 * G, { mayMove: true }))).toBe('ERR_MMAP_SHARED');
+    other.unmap();
+    for (const size of [0, -1, 1.5, NaN]) expect(codeOf(() => mapping.remap(size))).toBe('ERR_MMAP_INVALID_SIZE');
+    expect(codeOf(() => mapping.remap(G, { mayMove: 'yes' as unknown as boolean }))).toBe('ERR_INVALID_ARG_TYPE');
+    using shm = SharedMemory.create(2 * G);
+    const shared = new MmapOptions(G).withSharedMemory(shm).mapMut();
+    expect(codeOf(() => shared.remap(3 * G, { mayMove: true }))).toBe('ERR_MMAP_BEYOND_EOF');
+    shared.remap(2 * G, { mayMove: true });
+    expect(shared.size).toBe(2 * G);
+    shared.unmap();
+    mapping.unmap();
+  });
+});
+
+describe('residency()', () => {
+  it.skipIf(underQemu)(`anonymous pages: untouched ones are not resident, touched ones are, and dontNeed drops them${skipped(underQemu, qemuLacks.dontNeed ?? 'qemu-user')}`, () => {
+    const mapping = new MmapOptions(16 * P).mapMut();
+    expect(mapping.residency()).toEqual({ pages: 16, resident: 0, bitmap: new Uint8Array(2) });
+    mapping.bytes[0] = 1;
+    mapping.bytes[9 * P] = 1;
+    const touched = mapping.residency();
+    expect(touched.resident).toBe(2);
+    expect(Array.from(touched.bitmap)).toEqual([1, 2]);
+    expect(mapping.residency(9 * P, 1)).toEqual({ pages: 1, resident: 1, bitmap: Uint8Array.of(1) });
+    if (!isWindows) {
+      mapping.advise('dontNeed');
+      expect(mapping.residency().resident).toBe(0);
+    }
+    expect(codeOf(() => mapping.residency(17 * P))).toBe('ERR_MMAP_OUT_OF_BOUNDS');
+    mapping.unmap();
+  });
+
+  const notLinux = 'evicting file pages from the page cache needs MADV_PAGEOUT (Linux 5.4)';
+  it.skipIf(!isLinux || underQemu)(`a file mapping: pageOut evicts its clean pages, willNeed reads them back${skipped(!isLinux || underQemu, underQemu ? 'qemu-user does not pass madvise on' : notLinux)}`, async () => {
+    const file = tempFile(0);
+    try {
+      fs.writeSync(file.fd, Buffer.alloc(64 * P, 1));
+      fs.fdatasyncSync(file.fd);
+      const mapping = new MmapOptions().withFile(file.fd).map();
+      let sum = 0;
+      for (let page = 0; page < 64; page++) sum += mapping.bytes[page * P]!;
+      expect(sum).toBe(64);
+      expect(mapping.residency().resident).toBe(64);
+      mapping.advise('pageOut');
+      expect(mapping.residency().resident).toBeLessThan(64);
+      mapping.advise('willNeed');
+      const deadline = Date.now() + 5000;
+      while (mapping.residency().resident < 64 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(mapping.residency().resident).toBe(64);
+      mapping.unmap();
+    } finally {
+      file.close();
+    }
+  });
+});
+
+describe('mapRing()', () => {
+  it('byte i and byte i + size are the same memory: a write across the end continues at the start', () => {
+    const ring = new MmapOptions(G).mapRing();
+    expect(ring).toBeInstanceOf(MmapRing);
+    expect(ring.ringSize).toBe(G);
+    expect(ring.size).toBe(2 * G);
+    ring.bytes.set([1, 2, 3, 4], G - 2);
+    expect(Array.from(ring.bytes.subarray(0, 2))).toEqual([3, 4]);
+    expect(Array.from(ring.bytes.subarray(2 * G - 2))).toEqual([1, 2]);
+    ring.bytes[5] = 9;
+    expect(ring.bytes[G + 5]).toBe(9);
+    // A word written across the seam reads back whole, and its halves are at both ends.
+    ring.setUint32(G - 2, 0x01020304);
+    expect(ring.getUint32(G - 2)).toBe(0x01020304);
+    expect(ring.getUint16(2 * G - 2)).toBe(ring.getUint16(G - 2));
+    expect(ring.getUint16(0)).toBe(0x0304);
+    const token = ring.share();
+    const copy = MmapOptions.fromShared(token);
+    expect(copy).toBeInstanceOf(MmapRing);
+    copy.unmap();
+    const start = ring.start;
+    ring.unmap();
+    if (isLinux && !underQemu) {
+      const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+      expect(maps).not.toContain(start.toString(16) + '-');
+    }
+  });
+
+  it('is never split, merged or remapped; takes only a size and shared memory', () => {
+    const ring = new MmapOptions(G).mapRing();
+    expect(codeOf(() => ring.splitOff(G))).toBe('ERR_MMAP_UNSUPPORTED');
+    expect(codeOf(() => ring.remap(4 * G, { mayMove: true }))).toBe('ERR_MMAP_UNSUPPORTED');
+    const other = new MmapOptions(G).mapRing();
+    expect(codeOf(() => ring.merge(other))).toMatch(/^ERR_MMAP_(MUST_BE_ADJACENT|UNSUPPORTED)$/);
+    other.unmap();
+    const readOnly = ring.makeReadOnly();
+    expect(readOnly.size).toBe(2 * G);
+    readOnly.unmap();
+    expect(codeOf(() => new MmapOptions(100).mapRing())).toBe('ERR_MMAP_INVALID_SIZE');
+    const file = tempFile(G);
+    try {
+      expect(codeOf(() => new MmapOptions(G).withFile(file.fd).mapRing())).toBe('ERR_INVALID_ARG_VALUE');
+    } finally {
+      file.close();
+    }
+    expect(codeOf(() => new MmapOptions(G).withAlignment(G).mapRing())).toBe('ERR_INVALID_ARG_VALUE');
+  });
+
+  it('over a SharedMemory: another process maps the same ring', async () => {
+    const name = `memmap-r${process.pid}`;
+    using shm = SharedMemory.create(2 * G, { name });
+    try {
+      const ring = new MmapOptions(G).withSharedMemory(shm, G).mapRing();
+      ring.bytes.set([5, 6, 7, 8], G - 2);
+      const child = spawn(
+        process.execPath,
+        [
+          '-e',
+          `const memmap = require(${JSON.stringify(require.resolve('..'))});
+           const shm = memmap.SharedMemory.open(${JSON.stringify(name)});
+           const ring = new memmap.MmapOptions(${G}).withSharedMemory(shm, ${G}).mapRing();
+           process.stdout.write(JSON.stringify(Array.from(ring.bytes.subarray(0, 2))));
+           ring.bytes[${2 * G - 1}] = 42;`,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => (stdout += chunk));
+      child.stderr.on('data', (chunk) => (stderr += chunk));
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(JSON.parse(stdout)).toEqual([7, 8]);
+      expect(ring.bytes[G - 1]).toBe(42);
+      ring.unmap();
+    } finally {
+      SharedMemory.unlink(name);
+    }
+  });
+});
+
+describe('an event log that grows', () => {
+  // 1 GiB natively; emulators write and check a smaller log in the same steps.
+  const total = emulator ? 64 << 20 : 1 << 30;
+  it(`a reader remaps a shared file mapping from one page to ${total >> 20} MiB while another process appends`, async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-log-'));
+    const file = path.join(dir, 'log');
+    const record = 1 << 20;
+    fs.writeFileSync(file, Buffer.alloc(0));
+    // Each 4-byte word holds its own index, so every byte read can be checked.
+    const writer = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs = require('node:fs');
+         const fd = fs.openSync(${JSON.stringify(file)}, 'a');
+         const words = new Uint32Array(${record / 4});
+         for (let at = 0; at < ${total}; at += ${record}) {
+           for (let i = 0; i < words.length; i++) words[i] = at / 4 + i;
+           fs.writeSync(fd, words);
+         }
+         fs.closeSync(fd);`,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    writer.stderr.on('data', (chunk) => (stderr += chunk));
+    const done = new Promise<number | null>((resolve) => writer.on('close', resolve));
+    let finished = false;
+    void done.then(() => (finished = true));
+    const fd = fs.openSync(file, 'r');
+    try {
+      // Start from one page (once the writer wrote one).
+      while (fs.fstatSync(fd).size < P) await new Promise((resolve) => setTimeout(resolve, 1));
+      const log = new MmapOptions(P).withFile(fd).withFlags(MmapFlags.SHARED).map();
+      let checked = 0;
+      let remaps = 0;
+      for (;;) {
+        const size = fs.fstatSync(fd).size;
+        const whole = size - (size % 4);
+        if (whole > log.size) {
+          log.remap(whole, { mayMove: true });
+          remaps++;
+        }
+        // Check every word that arrived since the last look.
+        const words = new Uint32Array(log.buffer, checked, (log.size - checked) / 4);
+        for (let i = 0; i < words.length; i++) {
+          if (words[i] !== checked / 4 + i) throw new Error(`word ${checked / 4 + i} holds ${words[i]}`);
+        }
+        checked = log.size;
+        if (checked === total) break;
+        if (finished && fs.fstatSync(fd).size === checked) break;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await done).toBe(0);
+      expect(stderr).toBe('');
+      expect(checked).toBe(total);
+      expect(remaps).toBeGreaterThan(1);
+      log.unmap();
+    } finally {
+      fs.closeSync(fd);
+      // Wine may hold the writer's handle a moment after it exited.
+      fs.rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    }
+  }, 120_000);
+});
