@@ -27,6 +27,8 @@ export {
 export type { Advice, Bytes, RawMapping, ReadonlyArrayBuffer, ReadonlyBytes, RemapOptions, Residency, SharedMappingToken, WaitResult } from './handles';
 export { MmapOptions } from './options';
 export { SharedMemory } from './shared';
+export { RingQueue } from './queue';
+export type { QueueWaitResult, RingQueueOptions, RingQueueToken } from './queue';
 export type { SharedMemoryOptions } from './shared';
 export type { FileLike } from './options';
 export { MmapSpan, MmapSpanMut } from './accessors';
