@@ -23,12 +23,14 @@ import {
   MmapMut,
   MmapNone,
   MmapOptions,
+  MmapRing,
   MmapSpan,
   MmapSpanMut,
   Reserved,
   ReservedHandle,
   ReservedMut,
   ReservedNone,
+  RingQueue,
   SharedMemory,
   UnsafeMmapFlags,
 } from '../src';
@@ -38,6 +40,8 @@ import { fdCount, isLinux, isWindows, onlyLinux, underWine, windowsFacts, wineLa
 const P = MmapOptions.pageSize();
 /** Every fixture handle has two pages: room for splitOff(P) and for merging the pieces back. */
 const SIZE = 2 * P;
+/** The allocation granularity: a ring's size, and a queue's capacity, are multiples of it (64 KiB on Windows). */
+const G = MmapOptions.allocationGranularity();
 
 /** The codes a thrown error may carry without being an MmapError: Node's own argument errors. */
 const NODE_ARGUMENT_CODES = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE']);
@@ -184,22 +188,27 @@ const HOSTILE: readonly Arg[] = [
 // the library); the sweep calls them anyway, through this type.
 type Constructor = Function & { readonly prototype: object };
 
-const HANDLE_CLASSES = [MmapNone, Mmap, MmapMut, ReservedNone, Reserved, ReservedMut] as const;
+const HANDLE_CLASSES = [MmapNone, Mmap, MmapMut, MmapRing, ReservedNone, Reserved, ReservedMut] as const;
 const MAKERS = new Map<Function, (options: MmapOptions) => Handle>([
   [MmapNone, (options) => options.mapNone()],
   [Mmap, (options) => options.map()],
   [MmapMut, (options) => options.mapMut()],
+  [MmapRing, (options) => options.mapRing()],
   [ReservedNone, (options) => options.reserveNone()],
   [Reserved, (options) => options.reserve()],
   [ReservedMut, (options) => options.reserveMut()],
 ]);
 /** How a fixture handle of `owner`'s class is made; the abstract classes' fixtures are MmapMut. */
 const makerOf = (owner: Function) => MAKERS.get(owner) ?? MAKERS.get(MmapMut)!;
+/** The options a fixture handle of `owner`'s class is made with: a ring's size is a multiple of G, which SIZE need not be. */
+const optionsFor = (owner: Function) => new MmapOptions(owner === MmapRing ? G : SIZE);
 
 /** The classes whose instances' methods and getters are swept. */
-const INSTANCE_CLASSES: readonly Constructor[] = [MmapOptions, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut, SharedMemory];
-/** Exported classes only the library instantiates, from a native object no caller can reach. */
-const LIBRARY_MADE: readonly Constructor[] = [Handle, MappedHandle, ReservedHandle, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut, SharedMemory];
+const INSTANCE_CLASSES: readonly Constructor[] = [MmapOptions, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut, SharedMemory, RingQueue];
+/** Exported classes only the library instantiates, from a native object (a queue: a private key) no caller can reach. */
+const LIBRARY_MADE: readonly Constructor[] = [
+  Handle, MappedHandle, ReservedHandle, ...HANDLE_CLASSES, MmapSpan, MmapSpanMut, SharedMemory, RingQueue as unknown as Constructor,
+];
 
 const zero = literal('0', 0);
 const RANGE = [zero, literal('P', P)];
@@ -211,9 +220,14 @@ const ADDRESS_HINT = 0x3f00_0000_0000n;
 /** The descriptor of the file withFile() maps, open for the whole run. */
 let sweepFile: number;
 
-const GETTERS = new Set<PropertyKey>(['start', 'end', 'size', 'closed', 'bytes', 'buffer', 'offset', 'length', 'fd', 'handle', 'name', 'sealed']);
+const GETTERS = new Set<PropertyKey>([
+  'start', 'end', 'size', 'closed', 'bytes', 'buffer', 'offset', 'length', 'fd', 'handle', 'name', 'sealed', 'ringSize',
+  // RingQueue
+  'capacity', 'readable', 'writable',
+]);
 const MAP_METHODS = [
-  'mapNone', 'map', 'mapExec', 'mapMut', 'mapExecMut', 'reserveNone', 'reserve', 'reserveExec', 'reserveMut', 'reserveExecMut', 'mapFromExisting',
+  'mapNone', 'map', 'mapExec', 'mapMut', 'mapExecMut', 'mapRing', 'reserveNone', 'reserve', 'reserveExec', 'reserveMut', 'reserveExecMut',
+  'mapFromExisting',
 ] as const;
 
 /** Valid arguments of every public method, by name (the same for every class that has it). */
@@ -226,7 +240,10 @@ const ARGUMENTS = new Map<PropertyKey, readonly Arg[]>([
   ['splitTo', [literal('P', P)]],
   ['merge', [fresh('the adjacent piece', (arena, owner) => arena.pair(owner)[1])]],
   ['share', []],
+  // A shrink: every platform has it (macOS and FreeBSD cannot grow), and it needs no free address space.
+  ['remap', [literal('P', P), fresh('{ mayMove: true }', () => ({ mayMove: true }))]],
   // MappedHandle
+  ['residency', RANGE],
   ['lock', RANGE],
   ['lockOnFault', RANGE],
   ['unlock', RANGE],
@@ -272,6 +289,31 @@ const ARGUMENTS = new Map<PropertyKey, readonly Arg[]>([
   ...MAP_METHODS.map((name) => [name, []] as const),
 ]);
 
+/**
+ * Valid arguments of RingQueue's methods, where they differ from the
+ * handles' of the same name. A queue receiver holds 16 bytes and has room
+ * for more (see Arena.queue): no read, write or wait can block, whatever
+ * its hostile argument (a timeout of undefined or Infinity is no limit).
+ */
+const QUEUE_ARGUMENTS = new Map<PropertyKey, readonly Arg[]>([
+  ['write', [sixteenBytes]],
+  ['tryWrite', [sixteenBytes]],
+  ['writeAsync', [sixteenBytes]],
+  ['read', [literal('16', 16)]],
+  ['tryRead', [literal('16', 16)]],
+  ['readAsync', [literal('16', 16)]],
+  ['readInto', [sixteenBytes]],
+  ['readIntoAsync', [sixteenBytes]],
+  ['waitReadable', [zero]],
+  ['waitReadableAsync', [zero]],
+  ['waitWritable', [literal('1', 1), zero]],
+  ['waitWritableAsync', [literal('1', 1), zero]],
+]);
+
+/** Valid arguments of `owner`'s member `key`. */
+const argumentsOf = (owner: Constructor, key: PropertyKey) =>
+  (owner === (RingQueue as unknown as Constructor) ? QUEUE_ARGUMENTS.get(key) : undefined) ?? ARGUMENTS.get(key);
+
 const pid = literal('process.pid', process.pid);
 const mappedAddress = fresh('the start of a mapping', (arena) => arena.receiver(MmapMut).start);
 const mappedEnd = fresh('its end', (arena) => arena.receiver(MmapMut).end);
@@ -294,6 +336,12 @@ const STATIC_ARGUMENTS = new Map<string, readonly Arg[]>([
   // Windows makes no descriptor over a section: there, a file's (refused, with its errno).
   ['SharedMemory.fromFd', [fresh('a shared memory descriptor', (arena) => (isWindows ? sweepFile : arena.sharedMemory().fd))]],
   ['SharedMemory.unlink', [fresh('the name of a live object', (arena) => arena.namedSharedMemory())]],
+  ['RingQueue.create', [literal('G', G), fresh('{}', () => ({}))]],
+  ['RingQueue.open', [fresh('the name of a live queue', (arena) => arena.namedQueue())]],
+  // Windows: queues have no descriptor (queue.fd is ERR_MMAP_UNSUPPORTED); a file's is refused, with its errno.
+  ['RingQueue.fromFd', [fresh("a queue's descriptor", (arena) => (isWindows ? sweepFile : arena.queue().fd))]],
+  ['RingQueue.fromShared', [fresh('the token of a live queue', (arena) => arena.queue().share())]],
+  ['RingQueue.unlink', [fresh('the name of a live queue', (arena) => arena.namedQueue())]],
   ['formatPermissions', [fresh("{ protection: 3, shareMode: 'private' }", () => ({ protection: 3, shareMode: 'private' }))]],
 ]);
 
@@ -307,6 +355,15 @@ const CONSTRUCTOR_ARGUMENTS = new Map<Constructor, readonly Arg[]>([
 
 /** A handle constructor's second argument, valid in itself; only the native mapping before it cannot be given. */
 const HANDLE_STATE = fresh('a valid state', () => ({ access: 3, flags: 0, unsafeFlags: 0, pageSize: P }));
+/** RingQueue's constructor's second argument, valid in itself; only the private key before it cannot be given. */
+const QUEUE_PARTS = fresh("a queue's header, ring and shared memory", (arena) => arena.queueParts());
+
+/** What a library-made class's constructor takes after the native mapping (or key) the sweep cannot give. */
+function libraryConstructorRest(cls: Constructor): readonly Arg[] {
+  if (cls === MmapSpan || cls === MmapSpanMut) return WINDOW;
+  if (cls === (RingQueue as unknown as Constructor)) return [QUEUE_PARTS];
+  return [HANDLE_STATE];
+}
 
 // `ret` alone: a function of any signature returning void, safe to call with anything.
 const RET_BY_ARCH: Record<string, readonly number[]> = { x64: [0xc3], arm64: [0xc0, 0x03, 0x5f, 0xd6] };
@@ -318,6 +375,7 @@ const RET = RET_BY_ARCH[process.arch];
 class Arena {
   readonly #handles: Handle[] = [];
   readonly #sharedMemory: SharedMemory[] = [];
+  readonly #queues: RingQueue[] = [];
   readonly #names: string[] = [];
   readonly #rawPages: { raw: RawMapping; adopted: boolean }[] = [];
   readonly #fixtures = new Map<string, unknown>();
@@ -349,22 +407,43 @@ class Arena {
       if (cls === MmapSpan) return this.receiver(Mmap).span(8, 64);
       if (cls === MmapSpanMut) return this.receiver(MmapMut).span(8, 64);
       if (cls === SharedMemory) return this.sharedMemory();
-      return this.track(makerOf(cls)(new MmapOptions(SIZE)));
+      if (cls === (RingQueue as unknown as Constructor)) return this.queue();
+      return this.track(makerOf(cls)(optionsFor(cls)));
     }) as C['prototype'];
   }
 
   /** A handle of `owner`'s class made with UnsafeMmapFlags.JIT, which RWX pages need. */
   jitReceiver(owner: Constructor): Handle {
-    const options = new MmapOptions(SIZE).withUnsafeFlags(UnsafeMmapFlags.JIT);
+    const options = optionsFor(owner).withUnsafeFlags(UnsafeMmapFlags.JIT);
     return this.once(`jit ${owner.name}`, () => this.track(owner === MmapMut ? options.mapExecMut() : makerOf(owner)(options)));
   }
 
-  /** Two adjacent pieces of one mapping: merge's receiver and argument. */
+  /**
+   * Two adjacent pieces of one mapping: merge's receiver and argument. A
+   * ring cannot be split: two rings that happen to be adjacent instead (the
+   * OS places mappings top-down, so the next ring usually ends where the
+   * last one starts), which merge() refuses as rings (ERR_MMAP_UNSUPPORTED).
+   */
   pair(owner: Constructor): [Handle, Handle] {
     return this.once(`pair ${owner.name}`, () => {
-      const low = this.track(makerOf(owner)(new MmapOptions(SIZE)));
+      if (owner === MmapRing) return this.#adjacentRings();
+      const low = this.track(makerOf(owner)(optionsFor(owner)));
       return [low, this.track(low.splitOff(P))];
     });
+  }
+
+  #adjacentRings(): [Handle, Handle] {
+    const rings: Handle[] = [];
+    for (let attempt = 0; attempt < 4; attempt++) {
+      const ring = this.track(new MmapOptions(G).mapRing());
+      for (const other of rings) {
+        if (other.end === ring.start) return [other, ring];
+        if (ring.end === other.start) return [ring, other];
+      }
+      rings.push(ring);
+    }
+    // None adjacent: the baseline fails (ERR_MMAP_MUST_BE_ADJACENT), which says so.
+    return [rings[0]!, rings[1]!];
   }
 
   /** Pages given up with intoRaw(), for mapFromExisting(); taken back after the call unless it adopted them. */
@@ -395,10 +474,48 @@ class Arena {
     return shm;
   }
 
+  /**
+   * An anonymous RingQueue of capacity G holding 16 bytes, so that neither
+   * a read (of any size) nor a write or wait for room of up to 16 bytes blocks.
+   */
+  queue(): RingQueue {
+    return this.once('queue', () => {
+      const queue = this.trackQueue(RingQueue.create(G));
+      queue.write(new Uint8Array(16).fill(7));
+      return queue;
+    });
+  }
+
+  /** The name of a live named RingQueue, unlinked after the call. */
+  namedQueue(): string {
+    return this.once('named queue', () => {
+      const name = `memmap-sweep-queue-${process.pid}`;
+      this.#names.push(name);
+      return this.trackQueue(RingQueue.create(G, { name })).name!;
+    });
+  }
+
+  /** What RingQueue's constructor takes after its key: the header and ring of a queue-sized object, all let go after the call. */
+  queueParts(): object {
+    return this.once('queue parts', () => {
+      const shm = this.trackSharedMemory(SharedMemory.create(2 * G));
+      const header = this.track(new MmapOptions(G).withSharedMemory(shm, 0).mapMut());
+      const ring = this.track(new MmapOptions(G).withSharedMemory(shm, G).mapRing());
+      return { header, ring, shm };
+    });
+  }
+
+  trackQueue(queue: RingQueue): RingQueue {
+    this.#queues.push(queue);
+    return queue;
+  }
+
   /** A shared mapping of `owner`'s class whose word at offset 0 holds 1 (for wait and notify). */
   sharedReceiver(owner: Constructor): Handle {
     return this.once(`shared ${owner.name}`, () => {
-      const handle = this.track(new MmapOptions(SIZE).withFlags(MmapFlags.SHARED).mapMut());
+      // A ring is shared memory already.
+      const options = optionsFor(owner);
+      const handle = this.track(owner === MmapRing ? options.mapRing() : options.withFlags(MmapFlags.SHARED).mapMut());
       handle.setUint32(0, 1);
       return owner === Mmap ? this.track(handle.makeReadOnly()) : handle;
     });
@@ -425,6 +542,8 @@ class Arena {
       this.collectAfter = true;
     } else if (result instanceof SharedMemory) {
       this.trackSharedMemory(result);
+    } else if (result instanceof RingQueue) {
+      this.trackQueue(result);
     } else if (result instanceof Handle) {
       this.track(result);
       for (const page of this.#rawPages) if (!result.closed && result.start === page.raw.address) page.adopted = true;
@@ -439,6 +558,13 @@ class Arena {
 
   /** Unmaps everything the call made or was given; what could not be undone goes to `problems`. */
   dispose(): void {
+    for (const queue of this.#queues) {
+      try {
+        queue.unmap();
+      } catch (error) {
+        this.problems.push(`unmap() of a RingQueue threw ${whatWasThrown(error)}`);
+      }
+    }
     for (const handle of this.#handles) {
       try {
         handle.unmap();
@@ -538,7 +664,10 @@ function validReceiver(owner: Constructor, key: PropertyKey, arena: Arena): obje
   if (key === 'makeExecMut') return arena.jitReceiver(owner);
   if (key === 'wait' || key === 'waitAsync' || key === 'notify') return arena.sharedReceiver(owner);
   if (owner === SharedMemory) return arena.sharedMemory();
+  if (owner === (RingQueue as unknown as Constructor)) return arena.queue();
   if (key === 'merge') return arena.pair(owner)[0];
+  // SIZE need not be a multiple of G (Windows: 2 * 4 KiB against 64 KiB).
+  if (key === 'mapRing') return new MmapOptions(G);
   if (key === 'mapExecMut' || key === 'reserveExecMut') return new MmapOptions(SIZE).withUnsafeFlags(UnsafeMmapFlags.JIT);
   if (key === 'mapFromExisting') return new MmapOptions(P).withAddress(arena.raw().address);
   return arena.receiver(owner);
@@ -592,7 +721,7 @@ function* memberCalls(member: Member, unknown: string[]): Generator<Call> {
     yield* callsOf(`${label} (get)`, member.getter, owner, valid, [], foreignReceivers(member));
     return;
   }
-  const args = ARGUMENTS.get(key);
+  const args = argumentsOf(owner, key);
   if (!member.method || !args) unknown.push(label);
   else yield* callsOf(label, member.method, owner, valid, args, foreignReceivers(member));
 }
@@ -646,7 +775,7 @@ function* libraryConstructorCalls(cls: Constructor, rest: readonly Arg[]): Gener
 
 /** A valid use of `member` on `made`, an object a constructor made from a hostile value; what it returns is not taken. */
 function useOf(made: unknown, member: Member, madeBy: string): Call {
-  const args = ARGUMENTS.get(member.key) ?? [];
+  const args = argumentsOf(member.owner, member.key) ?? [];
   const fn = member.getter ?? member.method!;
   const access = typeof member.key === 'symbol' ? `[${member.key.description}]` : `.${member.key}`;
   return {
@@ -683,7 +812,7 @@ function* generatedFunctionCalls(): Generator<Call> {
 /** Every call of the sweep, always in the same order: the parent resumes and skips by position. */
 function* sweep(unknown: string[], skippedParts: string[]): Generator<Call> {
   for (const [cls, args] of CONSTRUCTOR_ARGUMENTS) yield* constructorCalls(cls, args);
-  for (const cls of LIBRARY_MADE) yield* libraryConstructorCalls(cls, cls === MmapSpan || cls === MmapSpanMut ? WINDOW : [HANDLE_STATE]);
+  for (const cls of LIBRARY_MADE) yield* libraryConstructorCalls(cls, libraryConstructorRest(cls));
   for (const [label, self, fn] of statics()) {
     const args = STATIC_ARGUMENTS.get(label);
     if (!args) unknown.push(label);
