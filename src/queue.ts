@@ -124,7 +124,12 @@ const dataViewLength = getter(DataView.prototype, 'byteLength');
 function bytesOf(value: unknown, what: string): Uint8Array {
   if (typeof value === 'object' && value !== null && ArrayBuffer.isView(value)) {
     if (typedArrayTag.call(value) !== undefined) {
-      return new Uint8Array(typedArrayBuffer.call(value), typedArrayOffset.call(value), typedArrayLength.call(value));
+      try {
+        return new Uint8Array(typedArrayBuffer.call(value), typedArrayOffset.call(value), typedArrayLength.call(value));
+      } catch {
+        // A view of a detached buffer cannot be viewed again.
+        fail('ERR_INVALID_ARG_VALUE', `${what} is detached: it has no memory to read or write`);
+      }
     }
     // isView() without a typed array's tag: a DataView (a detached one throws on byteLength).
     const buffer = dataViewBuffer.call(value) as ArrayBufferLike;
@@ -251,7 +256,6 @@ export class RingQueue implements Disposable {
   #ring: MmapRing | null;
   #shm: SharedMemory | null;
   readonly #words: Int32Array;
-  readonly #bytes: Uint8Array;
   readonly #capacity: number;
   /** Positions count modulo this: the largest multiple of the capacity up to 2^32. */
   readonly #modulus: number;
@@ -266,7 +270,6 @@ export class RingQueue implements Disposable {
     this.#shm = parts.shm;
     this.#words = new Int32Array(parts.header.buffer, 0, 128);
     this.#capacity = parts.ring.ringSize;
-    this.#bytes = parts.ring.bytes;
     this.#modulus = this.#capacity * Math.floor(2 ** 32 / this.#capacity);
   }
 
@@ -751,7 +754,9 @@ export class RingQueue implements Disposable {
         fail('ERR_INVALID_ARG_VALUE', 'bytes lost its memory (detached or shrunk) while the write waited');
       }
       const at = head % queue.#capacity;
-      queue.#bytes.set(from === 0 && length === source.length ? source : source.subarray(from, from + length), at);
+      // A native copy under the fault guard: the source may itself be a
+      // mapping's view of pages that fault (ERR_MMAP_FAULT, nothing published).
+      queue.#ring!.write(at, from === 0 && length === source.length ? source : source.subarray(from, from + length));
       Atomics.store(words, W_HEAD, (head + length) % modulus | 0);
       // Only the publisher clears the flag, so one publish wakes a sleeper and the next ones pay nothing.
       if (Atomics.load(words, W_READERS) !== 0 && Atomics.exchange(words, W_READERS, 0) !== 0) {
@@ -775,12 +780,13 @@ export class RingQueue implements Disposable {
       const length = Math.min(inUse, max);
       const at = tail % queue.#capacity;
       let result: Uint8Array | number;
+      // Native copies under the fault guard: the target may be a read-only
+      // mapping's view, and a peer may have truncated an unsealed object
+      // (ERR_MMAP_FAULT, and nothing is taken).
       if (into === null) {
-        // Not slice(): on a mapping's external buffer it is many times slower than a copy.
-        result = new Uint8Array(length);
-        result.set(queue.#bytes.subarray(at, at + length));
+        result = queue.#ring!.readInto(at, new Uint8Array(length));
       } else {
-        into.set(queue.#bytes.subarray(at, at + length));
+        queue.#ring!.readInto(at, length === into.length ? into : into.subarray(0, length));
         result = length;
       }
       Atomics.store(words, W_TAIL, (tail + length) % modulus | 0);

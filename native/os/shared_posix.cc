@@ -440,10 +440,15 @@ Error start_thread(void (*body)(void*), void* argument, uintptr_t* thread) {
     delete start;
     return Error{error, "pthread_create"};
   }
-  *thread = static_cast<uintptr_t>(id);
+  // pthread_t is an integer on Linux and a pointer on Apple systems.
+  *thread = reinterpret_cast<uintptr_t>(new pthread_t(id));
   return {};
 }
 
-void join_thread(uintptr_t thread) { pthread_join(static_cast<pthread_t>(thread), nullptr); }
+void join_thread(uintptr_t thread) {
+  auto* id = reinterpret_cast<pthread_t*>(thread);
+  pthread_join(*id, nullptr);
+  delete id;
+}
 
 }  // namespace memmap::os
