@@ -152,7 +152,10 @@ export interface RemapOptions {
    * For a file mapping that grows: the file, if the descriptor it was mapped
    * with has been closed since (it must be the same file, by device and inode).
    */
-  readonly file?: number | { readonly fd: number };
+  readonly file?: number | {
+    /** Its descriptor, as a `FileHandle` has it. */
+    readonly fd: number;
+  };
 }
 
 /** What a file or shared-memory mapping covers, for remap() to check growth against. */
