@@ -113,7 +113,8 @@ describe('RingQueue in one thread', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return 1 + (seed % below);
     };
-    const total = slow ? 4 * 1024 * 1024 : 32 * 1024 * 1024;
+    // Around the ring a hundred times and more (G is 64 KiB on Windows).
+    const total = Math.max(slow ? 4 * 1024 * 1024 : 32 * 1024 * 1024, 128 * G);
     let rounds = 0;
     while (read < total) {
       // Write odd sizes while they fit, then read odd amounts.
