@@ -109,7 +109,8 @@ Napi::Value ThrowMovedOut(Napi::Env env) {
 Napi::Value ThrowBusy(Napi::Env env) {
   return ThrowError(env, "ERR_MMAP_BUSY",
                     "a flushAsync() or waitAsync() is still running on this handle; await it "
-                    "before changing, splitting, merging, resizing or giving up its pages");
+                    "before splitting, merging or resizing it (or, for a waitAsync(), changing "
+                    "its protection or giving up its pages)");
 }
 
 // The pages are held by a handle of another thread (share()) or a
@@ -126,6 +127,13 @@ Napi::Value ThrowShared(Napi::Env env, const char* what) {
 Napi::Value ThrowRing(Napi::Env env, const char* what) {
   return ThrowError(env, "ERR_MMAP_UNSUPPORTED",
                     std::string("a ring cannot be ") + what + ": its halves are the same pages");
+}
+
+// A waitAsync() reads the word on its own thread until it ends: the pages
+// may not be reprotected or given up meanwhile. (A running flushAsync()
+// may: msync over pages gone is an error, not a fault.)
+bool Waited(Napi::Env env, const Region* region) {
+  return HasAsyncWaits(GetAddon(env), region);
 }
 
 Napi::Value Done(Napi::Env env, const os::Error& error) {
@@ -240,8 +248,7 @@ Napi::Value NativeMapping::Unmap(const Napi::CallbackInfo& info) {
 Napi::Value NativeMapping::IntoRaw(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
-  // Async work (flushAsync, waitAsync) reads the pages until it ends.
-  if (region->pinned()) return ThrowBusy(info.Env());
+  if (Waited(info.Env(), region)) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "give up the pages");
   // Raw pages may be adopted and unmapped by anyone: none may still be
   // reachable through a buffer that moved out of our reach.
@@ -254,7 +261,7 @@ Napi::Value NativeMapping::Protect(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
-  if (region->pinned()) return ThrowBusy(info.Env());
+  if (Waited(info.Env(), region)) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "change the protection");
   // Views go first: nothing handed out may see the pages change protection,
   // even if mprotect fails halfway through.
@@ -275,7 +282,7 @@ Napi::Value NativeMapping::Commit(const Napi::CallbackInfo& info) {
   Region* region = Live(info.Env());
   if (!region) return Napi::Value();
   uint32_t access = info[0].As<Napi::Number>().Uint32Value();
-  if (region->pinned()) return ThrowBusy(info.Env());
+  if (Waited(info.Env(), region)) return ThrowBusy(info.Env());
   if (!region->Unshare()) return ThrowShared(info.Env(), "commit");
   os::Error error = os::commit(region->allocation(), region->address(), region->size(), access);
   if (error) return ThrowOsError(info.Env(), error, DescribeSize(region->size()) + " (commit)");

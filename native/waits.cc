@@ -169,6 +169,11 @@ napi_value StartAsyncWait(napi_env env, std::shared_ptr<Region> region, size_t o
   return promise;
 }
 
+bool HasAsyncWaits(const Addon* addon, const Region* region) {
+  return std::any_of(addon->waits.begin(), addon->waits.end(),
+                     [region](const AsyncWait* wait) { return wait->region.get() == region; });
+}
+
 void CancelAsyncWaits(Addon* addon, const Region* region) {
   for (AsyncWait* wait : addon->waits) {
     if (wait->region.get() == region) Cancel(wait);

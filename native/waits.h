@@ -35,6 +35,9 @@ const char* WaitResultName(os::WaitResult result);
 // crypto and zlib share the four of them), and keeps the region pinned.
 napi_value StartAsyncWait(napi_env env, std::shared_ptr<Region> region, size_t offset,
                           uint32_t expected, double timeout_ms);
+// Whether a waitAsync() is waiting on `region`: its thread reads the word
+// until it ends, so the pages must not change under it.
+bool HasAsyncWaits(const Addon* addon, const Region* region);
 // Ends the waits on `region` now: they reject with ERR_MMAP_CLOSED.
 void CancelAsyncWaits(Addon* addon, const Region* region);
 // At environment teardown: ends every wait of the environment and waits for

@@ -72,7 +72,7 @@ export const RING_QUEUE_TOKEN = 'memmap.ring-queue';
 /** What {@link RingQueue.share} returns: plain data for a worker's {@link RingQueue.fromShared}. */
 export interface RingQueueToken {
   /** Always `'memmap.ring-queue'`. */
-  readonly kind: typeof RING_QUEUE_TOKEN;
+  readonly kind: 'memmap.ring-queue';
   /** The header's mapping. */
   readonly header: SharedMappingToken;
   /** The data ring's mapping. */
