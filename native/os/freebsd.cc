@@ -46,6 +46,8 @@ int advice_value(Advice advice) {
   }
 }
 
+int exclusive_fixed_flags() { return MAP_FIXED | MAP_EXCL; }
+
 Error remap(uint8_t*, size_t, size_t, bool, uint8_t**, bool* done) {
   *done = false;
   return {};

@@ -87,6 +87,15 @@ int advice_value(Advice advice) {
   return -1;
 }
 
+int exclusive_fixed_flags() {
+  // Linux 4.17; older kernels take it as a hint, which is checked anyway.
+#ifdef MAP_FIXED_NOREPLACE
+  return MAP_FIXED_NOREPLACE;
+#else
+  return 0x100000;
+#endif
+}
+
 Error remap(uint8_t* address, size_t old_size, size_t new_size, bool may_move, uint8_t** out,
             bool* done) {
   *done = true;

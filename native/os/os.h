@@ -133,12 +133,13 @@ AllocationRef adopt(uint8_t* address, size_t size);
 // `new_size` (both multiples of the page size, or of the huge page size the
 // piece was mapped with): shrinking releases the tail; growing maps the range
 // right after it only if that is free (never replacing anything), else, with
-// `may_move`, moves the whole piece elsewhere (Linux: mremap; Windows:
-// anonymous memory is copied, a file view is mapped anew); else
-// kCannotGrowInPlace. *moved_to is the piece's address afterwards. On error
-// the piece is as it was.
+// `may_move`, moves the whole piece elsewhere (Linux: mremap; Windows and the
+// BSDs: anonymous memory is copied, a Windows file view is mapped anew); else
+// kCannotGrowInPlace. `access` is the piece's protection now (kNone for
+// reserved pages), for the pages it gains. *moved_to is the piece's address
+// afterwards. On error the piece is as it was.
 Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, size_t new_size,
-            bool may_move, uint8_t** moved_to);
+            uint32_t access, bool may_move, uint8_t** moved_to);
 // One byte per page of [address, address + size) (page aligned): bit 0 set
 // where the page is resident (mincore; Windows: QueryWorkingSetEx's Valid).
 Error residency(uint8_t* address, size_t size, uint8_t* pages);

@@ -150,15 +150,45 @@ bool mergeable(const AllocationRef& a, const AllocationRef& b) {
   return a->anonymous == b->anonymous && a->map_flags == b->map_flags && !a->ring && !b->ring;
 }
 
-Error remap(const AllocationRef&, uint8_t* address, size_t old_size, size_t new_size,
-            bool may_move, uint8_t** moved_to) {
+Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
+            size_t new_size, uint32_t access, bool may_move, uint8_t** moved_to) {
   *moved_to = address;
   if (new_size == old_size) return {};
   bool done = false;
   Error error = kernel::remap(address, old_size, new_size, may_move, moved_to, &done);
   if (done || error) return error;
-  if (new_size > old_size) return Error{Error::kUnsupported, "growing a mapping (mremap is Linux's)"};
-  if (munmap(address + new_size, old_size - new_size) != 0) return fail("munmap");
+  // Without mremap: by hand.
+  if (new_size < old_size) {
+    if (munmap(address + new_size, old_size - new_size) != 0) return fail("munmap");
+    return {};
+  }
+  // A file's pages would need the file's descriptor, which is not kept.
+  if (!allocation->anonymous) return Error{Error::kUnsupported, "growing a file mapping (mremap is Linux's)"};
+  int prot = prot_of(access);
+  int flags = allocation->map_flags | MAP_ANONYMOUS;
+  uint8_t* wanted = address + old_size;
+  size_t more = new_size - old_size;
+  void* tail = mmap(wanted, more, prot, flags | kernel::exclusive_fixed_flags(), -1, 0);
+  if (tail == wanted) return {};
+  if (tail != MAP_FAILED) munmap(tail, more);  // a hint the kernel placed elsewhere
+  if (!may_move) return Error{Error::kCannotGrowInPlace, "mmap"};
+  // Moved by copying: anonymous memory has no object to map again.
+  void* moved = mmap(nullptr, new_size, PROT_READ | PROT_WRITE, flags, -1, 0);
+  if (moved == MAP_FAILED) return fail("mmap");
+  if (access & kRead) {
+    memcpy(moved, address, old_size);
+  } else if (access != kNone) {
+    // Write- or execute-only pages cannot be read: not copied.
+    munmap(moved, new_size);
+    return Error{Error::kUnsupported, "moving pages that cannot be read"};
+  }
+  if (mprotect(moved, new_size, prot) != 0) {
+    Error failed = fail("mprotect");
+    munmap(moved, new_size);
+    return failed;
+  }
+  munmap(address, old_size);
+  *moved_to = static_cast<uint8_t*>(moved);
   return {};
 }
 

@@ -24,6 +24,10 @@ int map_flags(uint32_t flags);
 Error after_map(uint8_t* address, size_t size, uint32_t flags);
 // The madvise(2) value of an advice, or -1 where the kernel lacks it.
 int advice_value(Advice advice);
+// mmap(2) flags that place a mapping exactly where asked or fail, never
+// replacing anything (FreeBSD: MAP_FIXED | MAP_EXCL); 0 where the kernel has
+// none, and the address is only a hint to check afterwards (macOS).
+int exclusive_fixed_flags();
 // Resizes [address, address + old_size) keeping its pages, in place or, with
 // `may_move`, anywhere (Linux: mremap). *done is false where the kernel has
 // no such call: posix.cc then shrinks by hand and refuses to grow.
