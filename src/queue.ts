@@ -154,6 +154,10 @@ function checkTimeout(value: unknown): number {
 }
 
 /** A byte count for a read: a positive safe integer (undefined: the capacity). */
+function checkRoom(into: Uint8Array): void {
+  if (into.length === 0) fail('ERR_MMAP_INVALID_SIZE', 'target must have room for at least one byte (0 means the end of the queue)');
+}
+
 function checkMax(value: unknown, capacity: number): number {
   if (value === undefined) return capacity;
   return Math.min(checkSize(value, 'max'), capacity);
@@ -225,6 +229,9 @@ let put: (queue: RingQueue, source: Uint8Array, from: number, most: number, leas
 /** Takes up to `max` bytes (a copy, or into `into`, returning the count); null when empty. */
 let take: (queue: RingQueue, max: number, into: Uint8Array | null) => Uint8Array | number | null;
 let drainedAndClosed: (queue: RingQueue) => boolean;
+/** The reading methods' loop: takes up to `limit` bytes (into `into`, or a new array) once there are any; `end` once closed and drained. */
+let receive: <End>(queue: RingQueue, limit: number, into: Uint8Array | null, end: End) => Uint8Array | number | End;
+let receiveAsync: <End>(queue: RingQueue, limit: number, into: Uint8Array | null, end: End) => Promise<Uint8Array | number | End>;
 let waitForData: (queue: RingQueue, timeout: number) => void;
 let waitForDataAsync: (queue: RingQueue, timeout: number) => Promise<void>;
 /** Waits for `need` bytes of room (the reader wakes it after each read, whatever it freed). */
@@ -500,18 +507,7 @@ export class RingQueue implements Disposable {
    */
   read(max?: number): Uint8Array | null {
     const queue = live(this);
-    const limit = checkMax(max, queue.#capacity);
-    enterRead(queue);
-    try {
-      for (;;) {
-        const got = take(queue, limit, null);
-        if (got !== null) return got as Uint8Array;
-        if (drainedAndClosed(queue)) return null;
-        waitForData(queue, Infinity);
-      }
-    } finally {
-      queue.#reading = IDLE;
-    }
+    return receive(queue, checkMax(max, queue.#capacity), null, null) as Uint8Array | null;
   }
 
   /**
@@ -522,19 +518,8 @@ export class RingQueue implements Disposable {
   readInto(target: ArrayBufferView): number {
     const into = bytesOf(target, 'target');
     const queue = live(this);
-    const room = into.length;
-    if (room === 0) fail('ERR_MMAP_INVALID_SIZE', 'target must have room for at least one byte (0 means the end of the queue)');
-    enterRead(queue);
-    try {
-      for (;;) {
-        const got = take(queue, room, into);
-        if (got !== null) return got as number;
-        if (drainedAndClosed(queue)) return 0;
-        waitForData(queue, Infinity);
-      }
-    } finally {
-      queue.#reading = IDLE;
-    }
+    checkRoom(into);
+    return receive(queue, into.length, into, 0) as number;
   }
 
   /** A copy of 1 to `max` bytes if there are any now, else `null` (see {@link RingQueue.closed}); never blocks. */
@@ -552,18 +537,7 @@ export class RingQueue implements Disposable {
   /** {@link RingQueue.read} without blocking the thread: waits on the libuv thread pool. */
   async readAsync(max?: number): Promise<Uint8Array | null> {
     const queue = live(this);
-    const limit = checkMax(max, queue.#capacity);
-    enterRead(queue);
-    try {
-      for (;;) {
-        const got = take(queue, limit, null);
-        if (got !== null) return got as Uint8Array;
-        if (drainedAndClosed(queue)) return null;
-        await waitForDataAsync(queue, Infinity);
-      }
-    } finally {
-      queue.#reading = IDLE;
-    }
+    return (await receiveAsync(queue, checkMax(max, queue.#capacity), null, null)) as Uint8Array | null;
   }
 
   /**
@@ -573,19 +547,8 @@ export class RingQueue implements Disposable {
   async readIntoAsync(target: ArrayBufferView): Promise<number> {
     const into = bytesOf(target, 'target');
     const queue = live(this);
-    const room = into.length;
-    if (room === 0) fail('ERR_MMAP_INVALID_SIZE', 'target must have room for at least one byte (0 means the end of the queue)');
-    enterRead(queue);
-    try {
-      for (;;) {
-        const got = take(queue, room, into);
-        if (got !== null) return got as number;
-        if (drainedAndClosed(queue)) return 0;
-        await waitForDataAsync(queue, Infinity);
-      }
-    } finally {
-      queue.#reading = IDLE;
-    }
+    checkRoom(into);
+    return (await receiveAsync(queue, into.length, into, 0)) as number;
   }
 
   /**
@@ -801,6 +764,32 @@ export class RingQueue implements Disposable {
       // Closed is read first: a producer that wrote and then closed has its bytes counted by the second look.
       if (Atomics.load(queue.#words, W_CLOSED) === 0) return false;
       return used(queue) === 0;
+    };
+    receive = (queue, limit, into, end) => {
+      enterRead(queue);
+      try {
+        for (;;) {
+          const got = take(queue, limit, into);
+          if (got !== null) return got;
+          if (drainedAndClosed(queue)) return end;
+          waitForData(queue, Infinity);
+        }
+      } finally {
+        queue.#reading = IDLE;
+      }
+    };
+    receiveAsync = async (queue, limit, into, end) => {
+      enterRead(queue);
+      try {
+        for (;;) {
+          const got = take(queue, limit, into);
+          if (got !== null) return got;
+          if (drainedAndClosed(queue)) return end;
+          await waitForDataAsync(queue, Infinity);
+        }
+      } finally {
+        queue.#reading = IDLE;
+      }
     };
     // The waits: raise the flag, read the signal, check once more, wait on the value read.
     // A waiter never lowers the flag (another waiter may have raised it too): a flag
