@@ -535,6 +535,17 @@ Error queue(const std::wstring& object, uint64_t offset, WordQueue* out) {
   return error;
 }
 
+}  // namespace
+
+void forget_wait_object(const std::wstring& object) {
+  AcquireSRWLockExclusive(&queues_lock);
+  auto entry = queues->find(object);
+  if (entry != queues->end() && entry->second.users == 0) queues->erase(entry);
+  ReleaseSRWLockExclusive(&queues_lock);
+}
+
+namespace {
+
 void release(const std::wstring& object) {
   AcquireSRWLockExclusive(&queues_lock);
   --(*queues)[object].users;

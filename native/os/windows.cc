@@ -34,6 +34,9 @@ namespace memmap::os {
 // Defined in shared_windows.cc: the name every process gives the object
 // behind `handle` (a file, or a section), or empty if it has none.
 Error wait_object_name(HANDLE handle, bool file, std::wstring* name);
+// Closes this process's wait table and semaphores of `object` unless a wait
+// uses them now: its mapping here is gone.
+void forget_wait_object(const std::wstring& object);
 
 struct Allocation {
   // kRing: map_ring()'s two views of one section, back to back.
@@ -98,6 +101,8 @@ struct Allocation {
     }
     if (file) CloseHandle(file);
     if (section) CloseHandle(section);
+    // Kept for the next wait on the object while it is mapped, not after.
+    if (!wait_object.empty()) forget_wait_object(wait_object);
   }
 };
 
