@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mmap, MmapError, MmapFlags, MmapMut, MmapOptions, SharedMappingToken, SharedMemory } from '../src';
-import { areaAt, collectUntil, emulator, fdCount, isLinux, isWindows, mapCount } from './helpers';
+import { areaAt, collectUntil, emulator, fdCount, isLinux, isWindows, mapCount, notUnderQemu32Sigbus, underQemu32 } from './helpers';
 
 const P = MmapOptions.pageSize();
 const root = path.join(__dirname, '..');
@@ -540,7 +540,7 @@ describe('wait() and notify() under attack', () => {
 });
 
 describe('SharedMemory under attack', () => {
-  it.skipIf(!isLinux)(`a truncated (unsealed) object: copying accessors give ERR_MMAP_FAULT, futex calls a coded error (child process)${isLinux ? '' : ` (skipped: ${linuxOnly})`}`, () => {
+  it.skipIf(!isLinux || underQemu32)(`a truncated (unsealed) object: copying accessors give ERR_MMAP_FAULT, futex calls a coded error (child process)${isLinux ? (underQemu32 ? ` (skipped: ${notUnderQemu32Sigbus})` : '') : ` (skipped: ${linuxOnly})`}`, () => {
     const result = runChild(
       `const fs = require('node:fs');
        const P = memmap.MmapOptions.pageSize();
@@ -575,7 +575,7 @@ describe('SharedMemory under attack', () => {
     for (const name of ['notify', 'wait']) expect([name, codes[name]]).toEqual([name, expect.stringMatching(/^(ERR_MMAP_FAULT|EFAULT)$/)]);
   });
 
-  it.skipIf(!isLinux)(`a truncated object: wait() and waitAsync() with timeout 0 give a coded error, not SIGBUS (child process)${isLinux ? '' : ` (skipped: ${linuxOnly})`}`, () => {
+  it.skipIf(!isLinux || underQemu32)(`a truncated object: wait() and waitAsync() with timeout 0 give a coded error, not SIGBUS (child process)${isLinux ? (underQemu32 ? ` (skipped: ${notUnderQemu32Sigbus})` : '') : ` (skipped: ${linuxOnly})`}`, () => {
     for (const call of ['m.wait(0, 0, 0)', 'await m.waitAsync(0, 0, 0)']) {
       const result = runChild(
         `const fs = require('node:fs');
@@ -637,7 +637,8 @@ describe('SharedMemory under attack', () => {
       fs.closeSync(emptyFd);
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
     }
-    expect(fdCount()).toBe(before);
+    // qemu-user for a 32-bit guest opened one of its own during this test (seen on armv7): the count is qemu's process's.
+    if (!underQemu32) expect(fdCount()).toBe(before);
   });
 
   it.skipIf(!isLinux)(`a name taken by a symlink or a directory under /dev/shm: EEXIST on create, coded (not UNKNOWN) on open${isLinux ? '' : ` (skipped: ${linuxOnly})`}`, () => {
@@ -670,7 +671,8 @@ describe('SharedMemory under attack', () => {
            try { memmap.SharedMemory.open(${JSON.stringify(name)}, { readOnly }).close(); console.log('opened'); }
            catch (error) { console.log(error.code); }
          }`,
-        2000,
+        // A child's start alone takes seconds under an emulator.
+        emulator ? 20_000 : 2000,
       );
       expect(result.signal).toBeNull(); // SIGTERM from spawnSync's timeout: the open blocked
       expect(result.stdout.trim().split('\n')).toEqual(['EINVAL', 'EINVAL']);
