@@ -1,7 +1,6 @@
 // Module entry: the per-environment Addon and the module-level functions.
 #include "addon.h"
 
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -51,12 +50,6 @@ namespace {
 // mapping small pages is meant to be cheap. `mode` holds the MapMode bits of
 // src/binding.ts.
 enum MapMode : uint32_t { kFixed = 1, kJit = 2, kReserve = 4 };
-
-std::string Hex(uintptr_t address) {
-  char text[2 + 2 * sizeof address + 1];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(address));
-  return text;
-}
 
 // Address 0 cannot back an ArrayBuffer (Node-API takes a null data pointer
 // for "no memory"), and the registry of live ranges uses 0 for a free slot.

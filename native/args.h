@@ -10,7 +10,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <string>
 
@@ -67,10 +66,8 @@ inline bool ExactAddressArg(const Napi::CallbackInfo& info, size_t index, uintpt
   if (AddressArg(info, index, out)) return true;
   bool lossless;
   uint64_t value = info[index].As<Napi::BigInt>().Uint64Value(&lossless);
-  char text[2 + 16 + 1];
-  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(value));
   ThrowError(info.Env(), "ERR_MMAP_INVALID_ADDRESS",
-             std::string("address ") + text + " lies beyond the address space of this " +
+             "address " + Hex(value) + " lies beyond the address space of this " +
                  std::to_string(8 * sizeof(uintptr_t)) + "-bit process");
   return false;
 }

@@ -1,5 +1,7 @@
 #include "errors.h"
 
+#include <cstdio>
+
 #include "addon.h"
 
 namespace memmap {
@@ -68,6 +70,12 @@ Napi::Value ThrowOsError(Napi::Env env, const os::Error& error, const std::strin
 
 Napi::Value ThrowError(Napi::Env env, const char* code, const std::string& message) {
   return Throw(env, MakeError(env, code, message));
+}
+
+std::string Hex(uint64_t address) {
+  char text[2 + 16 + 1];
+  std::snprintf(text, sizeof text, "0x%llx", static_cast<unsigned long long>(address));
+  return text;
 }
 
 std::string DescribeSize(uint64_t bytes) {

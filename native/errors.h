@@ -27,5 +27,7 @@ Napi::Value ThrowExternalBuffersUnsupported(Napi::Env env);
 // A byte count for a message: "64 GiB", "4 KiB", or "12345 bytes" when no
 // unit divides it.
 std::string DescribeSize(uint64_t bytes);
+// An address for a message: "0x7f3a2c000000".
+std::string Hex(uint64_t address);
 
 }  // namespace memmap

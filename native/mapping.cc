@@ -148,6 +148,7 @@ Napi::Function NativeMapping::DefineClass(Napi::Env env) {
       {
           InstanceAccessor<&NativeMapping::Address>("address"),
           InstanceAccessor<&NativeMapping::Size>("size"),
+          InstanceAccessor<&NativeMapping::Ring>("ring"),
           InstanceMethod<&NativeMapping::View>("view"),
           InstanceMethod<&NativeMapping::Unmap>("unmap"),
           InstanceMethod<&NativeMapping::IntoRaw>("intoRaw"),
@@ -224,6 +225,10 @@ Napi::Value NativeMapping::Address(const Napi::CallbackInfo& info) {
 
 Napi::Value NativeMapping::Size(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(region_->size()));
+}
+
+Napi::Value NativeMapping::Ring(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), region_->ring());
 }
 
 Napi::Value NativeMapping::View(const Napi::CallbackInfo& info) {
@@ -380,12 +385,12 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   if (!next) return Napi::Value();
   if (region->ring() || next->ring()) return ThrowRing(info.Env(), "merged");
   if (region->pinned() || next->pinned()) return ThrowBusy(info.Env());
-  if (!region->Unshare() || !next->Unshare()) return ThrowShared(info.Env(), "merge");
   if (!os::mergeable(region->allocation(), next->allocation())) {
     return ThrowError(info.Env(), "ERR_MMAP_BACKING_MISMATCH",
                       "the handles are pieces of different allocations, which this "
                       "platform cannot merge");
   }
+  if (!region->Unshare(next)) return ThrowShared(info.Env(), "merge");
   bool moved = region->DetachViews(info.Env());
   if (next->DetachViews(info.Env()) || moved) return ThrowMovedOut(info.Env());
   region->Consume();

@@ -25,6 +25,7 @@ class NativeMapping : public Napi::ObjectWrap<NativeMapping> {
  private:
   Napi::Value Address(const Napi::CallbackInfo& info);
   Napi::Value Size(const Napi::CallbackInfo& info);
+  Napi::Value Ring(const Napi::CallbackInfo& info);
   Napi::Value View(const Napi::CallbackInfo& info);
   Napi::Value Unmap(const Napi::CallbackInfo& info);
   Napi::Value IntoRaw(const Napi::CallbackInfo& info);

@@ -289,9 +289,10 @@ uint64_t Region::Share(const HandleDescription& description) {
   return shared_->id();
 }
 
-bool Region::Unshare() {
-  if (!shared_) return true;
-  return SharedPages::TakeBack(shared_, &owner_);
+bool Region::Unshare(Region* other) {
+  if (!other) return !shared_ || SharedPages::TakeBack({{shared_, owner_}});
+  if (!shared_ && !other->shared_) return true;
+  return SharedPages::TakeBack({{shared_, owner_}, {other->shared_, other->owner_}});
 }
 
 os::Error Region::Remap(Napi::Env env, size_t size, bool may_move) {

@@ -68,7 +68,10 @@ class Region : public std::enable_shared_from_this<Region> {
   // Owns the pages alone again, withdrawing the token, unless another holder
   // remains: then false, and whatever would change the pages for everyone
   // (reprotecting, splitting, merging, giving them up) must be refused.
-  bool Unshare();
+  // With `other` (a merge), both regions are taken back or neither is.
+  // Taking back comes last before the OS call, as part of acting: no
+  // thread may become a holder in between.
+  bool Unshare(Region* other = nullptr);
 
   // Ends the region and unmaps its pages, now or after the last pin or
   // unaccounted view. An immediate unmap that fails returns its error and

@@ -87,22 +87,27 @@ std::shared_ptr<SharedPages> SharedPages::Find(double id) {
   return entry == table.pages.end() ? nullptr : entry->second.lock();
 }
 
-bool SharedPages::TakeBack(std::shared_ptr<SharedPages>& pages, os::RangeOwner** owner) {
+bool SharedPages::TakeBack(std::initializer_list<Holder> holders) {
   Published& table = published();
   {
     // Find() adds holders only under this lock, and holders only ever go
     // away otherwise: a count of one seen here stays one.
     std::lock_guard<std::mutex> guard(table.lock);
-    if (pages.use_count() != 1) return false;
+    for (const Holder& holder : holders) {
+      if (holder.pages && holder.pages.use_count() != 1) return false;
+    }
     // use_count() is a relaxed read: order it after the other holders' last
     // use of the pages, before this one changes them.
     std::atomic_thread_fence(std::memory_order_acquire);
-    table.pages.erase(pages->id_);
-    pages->taken_back_ = true;
-    *owner = pages->owner_;
-    pages->owner_ = nullptr;
+    for (const Holder& holder : holders) {
+      if (!holder.pages) continue;
+      table.pages.erase(holder.pages->id_);
+      holder.pages->taken_back_ = true;
+      holder.owner = holder.pages->owner_;
+      holder.pages->owner_ = nullptr;
+    }
   }
-  pages.reset();
+  for (const Holder& holder : holders) holder.pages.reset();
   return true;
 }
 

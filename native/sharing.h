@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 
 #include "os/fault.h"
@@ -42,11 +43,18 @@ class SharedPages {
   // The pages a token's id names, or null when they are gone (or the id was
   // never one of this process's).
   static std::shared_ptr<SharedPages> Find(double id);
+  // A holder's reference to its pages (null if it has none), and where
+  // their registry entry goes back to.
+  struct Holder {
+    std::shared_ptr<SharedPages>& pages;
+    os::RangeOwner*& owner;
+  };
   // Called by the only holder left: withdraws the id and hands back the
-  // registry entry, so that the holder owns the pages alone again. False,
-  // with nothing changed, while anyone else (a handle in any thread, a
-  // SharedArrayBuffer) still holds them.
-  static bool TakeBack(std::shared_ptr<SharedPages>& pages, os::RangeOwner** owner);
+  // registry entry, so that the holder owns the pages alone again. Takes
+  // back all of `holders` or, with nothing changed, none (false) while
+  // anyone else (a handle in any thread, a SharedArrayBuffer) still holds
+  // any of them.
+  static bool TakeBack(std::initializer_list<Holder> holders);
 
   uint8_t* address() const { return mapping_.address; }
   size_t size() const { return mapping_.size; }

@@ -27,6 +27,8 @@ export interface MapRequest {
 export interface NativeMapping {
   readonly address: bigint;
   readonly size: number;
+  /** A ring from mapRing(): never split, merged or remapped. */
+  readonly ring: boolean;
   view(offset: number, length: number): ArrayBuffer;
   unmap(): void;
   intoRaw(): void;

@@ -364,7 +364,9 @@ export abstract class Handle implements Disposable {
    * {@link MmapMut.sharedBuffer}) holds them, whatever would change them for
    * everyone is refused with `ERR_MMAP_SHARED`: `makeX()`, `commit()`,
    * splits, merges and `intoRaw()`. Once this handle is the last holder,
-   * those work again, and tokens made before stop working.
+   * those work again, and tokens made before stop working (from the first
+   * such call on, even one the OS then refuses: the pages are taken back
+   * before they change, so that no thread can start holding them midway).
    */
   share(): SharedMappingToken {
     const at = live(this);
@@ -448,6 +450,8 @@ export abstract class Handle implements Disposable {
     const next = live(other);
     const at = live(this);
     if (next === at) fail('ERR_INVALID_ARG_VALUE', 'a handle cannot merge with itself');
+    // Before adjacency: two rings are never merged, wherever they lie.
+    if (at.mapping.ring || next.mapping.ring) fail('ERR_MMAP_UNSUPPORTED', 'a ring cannot be merged: its halves are the same pages');
     const end = at.mapping.address + BigInt(at.length);
     if (end !== next.mapping.address) {
       fail(

@@ -420,30 +420,15 @@ class Arena {
 
   /**
    * Two adjacent pieces of one mapping: merge's receiver and argument. A
-   * ring cannot be split: two rings that happen to be adjacent instead (the
-   * OS places mappings top-down, so the next ring usually ends where the
-   * last one starts), which merge() refuses as rings (ERR_MMAP_UNSUPPORTED).
+   * ring cannot be split: two rings instead, which merge() refuses as rings
+   * (ERR_MMAP_UNSUPPORTED) wherever they lie.
    */
   pair(owner: Constructor): [Handle, Handle] {
     return this.once(`pair ${owner.name}`, () => {
-      if (owner === MmapRing) return this.#adjacentRings();
+      if (owner === MmapRing) return [this.track(new MmapOptions(G).mapRing()), this.track(new MmapOptions(G).mapRing())];
       const low = this.track(makerOf(owner)(optionsFor(owner)));
       return [low, this.track(low.splitOff(P))];
     });
-  }
-
-  #adjacentRings(): [Handle, Handle] {
-    const rings: Handle[] = [];
-    for (let attempt = 0; attempt < 4; attempt++) {
-      const ring = this.track(new MmapOptions(G).mapRing());
-      for (const other of rings) {
-        if (other.end === ring.start) return [other, ring];
-        if (ring.end === other.start) return [ring, other];
-      }
-      rings.push(ring);
-    }
-    // None adjacent: the baseline fails (ERR_MMAP_MUST_BE_ADJACENT), which says so.
-    return [rings[0]!, rings[1]!];
   }
 
   /** Pages given up with intoRaw(), for mapFromExisting(); taken back after the call unless it adopted them. */
