@@ -1,8 +1,11 @@
 // Facts about this process from the kernel's own accounting, for checking
-// what a mapping really is rather than what the library says it is.
+// what a mapping really is rather than what the library says it is; and
+// child processes and workers that run memmap in scripts of their own.
+import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { formatPermissions, MemoryAreas } from '../src';
 
 export const isLinux = process.platform === 'linux';
@@ -265,4 +268,84 @@ export async function collectUntil(done: () => boolean, rounds = 50): Promise<bo
     await new Promise((resolve) => setImmediate(resolve));
   }
   return done();
+}
+
+/**
+ * The built package (`npm run build:ts`) that child processes and workers
+ * load: their scripts are plain JavaScript, which cannot import `src/` as the
+ * tests do.
+ */
+export const builtPackage = require.resolve('..');
+
+/** What every child and worker script starts with: `memmap` and the classes scripts name most. */
+const loadMemmap = `const memmap = require(${JSON.stringify(builtPackage)});
+const { MmapOptions, MmapError, RingQueue } = memmap;
+`;
+
+/** How a child process ended, and what it wrote. */
+export interface ChildOutput {
+  /** Its exit code; null when a signal ended it. */
+  code: number | null;
+  /** The signal that ended it (a crash, a kill, or its `timeout`), or null. */
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Milliseconds from its spawn to its end, its own start included (seconds under an emulator). */
+  ms: number;
+}
+
+/** A running child process, and its output once it has ended and closed its pipes. */
+export type Child = ChildProcess & { output: Promise<ChildOutput> };
+
+/**
+ * Runs `script` in a child Node process (in the repository, with this
+ * process's environment) with `memmap` (the built package), `MmapOptions`,
+ * `MmapError` and `RingQueue` in scope. Whatever could kill a process runs
+ * there: a crash shows as a signal in its output.
+ *
+ * Its stdin, stdout and stderr are pipes; `stdio` gives it descriptors from 3
+ * on (a shared memory object's `fd`, say). A child still running after
+ * `timeout` ms (default: no limit) is killed with SIGTERM, for scripts that
+ * might hang; under an emulator the child's start alone takes seconds.
+ */
+export function startChild(script: string, options: { stdio?: (number | 'pipe' | 'ignore')[]; timeout?: number } = {}): Child {
+  const started = performance.now();
+  const child = spawn(process.execPath, ['-e', `${loadMemmap}${script}`], {
+    cwd: path.join(__dirname, '..'),
+    stdio: ['pipe', 'pipe', 'pipe', ...(options.stdio ?? [])],
+    timeout: options.timeout,
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const output = new Promise<ChildOutput>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: performance.now() - started })),
+  );
+  return Object.assign(child, { output });
+}
+
+/**
+ * A worker thread running `script` with `parentPort`, `workerData` and, as
+ * in {@link startChild}, `memmap`, `MmapOptions`, `MmapError` and `RingQueue`
+ * in scope.
+ */
+export function startWorker(script: string, workerData: unknown): Worker {
+  return new Worker(`const { parentPort, workerData } = require('node:worker_threads');\n${loadMemmap}${script}`, {
+    eval: true,
+    workerData,
+  });
+}
+
+/** The next message `worker` posts; rejects with what it throws if that comes first. */
+export function nextMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+/** The exit code of `worker`, once it has exited. */
+export function exitCodeOf(worker: Worker): Promise<number> {
+  return new Promise((resolve) => worker.once('exit', resolve));
 }

@@ -1,17 +1,11 @@
 // RingQueue: a single-producer single-consumer byte queue over a double-mapped
 // ring in shared memory, between processes and workers.
-import { ChildProcess, spawn } from 'node:child_process';
-import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { MmapError, MmapOptions, SharedMemory } from '../src';
 import { RingQueue } from '../src/queue';
-import { emulator, isWindows } from './helpers';
+import { emulator, isWindows, nextMessage, startChild, startWorker } from './helpers';
 
 const G = MmapOptions.allocationGranularity();
-const root = path.join(__dirname, '..');
-// Children and workers load the compiled module (npm run build:ts).
-const queueModule = path.join(path.dirname(require.resolve('..')), 'queue.js');
 const slow = emulator !== undefined;
 const noDescriptorOnWindows = "Windows has no C runtime descriptor over a section for a child's stdio: a named queue is the way there";
 const skipped = (skip: boolean, reason: string) => (skip ? ` (skipped: ${reason})` : '');
@@ -29,37 +23,6 @@ function codeOf(run: () => unknown): string | undefined {
 
 /** A deterministic byte stream: byte `i` of it. */
 const streamByte = (i: number) => (i * 2654435761) >>> 24;
-
-/** A child Node process running `script` with `RingQueue` in scope, and extra stdio. */
-function child(script: string, stdio: number[] = []): ChildProcess & { output: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
-  const proc = spawn(process.execPath, ['-e', `const { RingQueue } = require(${JSON.stringify(queueModule)});\n${script}`], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'pipe', ...stdio],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (chunk) => (stdout += chunk));
-  proc.stderr!.on('data', (chunk) => (stderr += chunk));
-  const output = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((resolve) =>
-    proc.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  return Object.assign(proc, { output });
-}
-
-function worker(script: string, workerData: unknown): Worker {
-  return new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const { RingQueue } = require(${JSON.stringify(queueModule)});
-     ${script}`,
-    { eval: true, workerData },
-  );
-}
-
-const message = (from: Worker) =>
-  new Promise<unknown>((resolve, reject) => {
-    from.once('message', resolve);
-    from.once('error', reject);
-  });
 
 // The streaming scripts, shared by processes and workers: records of
 // `record` bytes whose 32-bit words count up from record * words; the
@@ -404,7 +367,7 @@ describe('RingQueue between processes', () => {
     `a child producer streams ${count} records of 64 KiB through an inherited descriptor, checked word by word${skipped(isWindows, noDescriptorOnWindows)}`,
     async () => {
       using queue = RingQueue.create(16 * record);
-      const proc = child(`const queue = RingQueue.fromFd(3);\n${PRODUCE(record, count)}\nqueue.unmap();`, [queue.fd]);
+      const proc = startChild(`const queue = RingQueue.fromFd(3);\n${PRODUCE(record, count)}\nqueue.unmap();`, { stdio: [queue.fd] });
       const words = new Uint32Array(record / 4);
       const bytes = new Uint8Array(words.buffer);
       let sum = 0;
@@ -437,7 +400,7 @@ describe('RingQueue between processes', () => {
     const name = freshName();
     const queue = RingQueue.create(16 * record, { name });
     try {
-      const proc = child(
+      const proc = startChild(
         `const queue = RingQueue.open(${JSON.stringify(name)});\n${CONSUME(record)}\nconsole.log(JSON.stringify({ sum, records, bad }));`,
       );
       const words = new Uint32Array(record / 4);
@@ -461,7 +424,7 @@ describe('RingQueue between processes', () => {
     const queue = RingQueue.create(4 * record, { name });
     try {
       // The child reads a few records, then dies without a word.
-      const proc = child(
+      const proc = startChild(
         `const queue = RingQueue.open(${JSON.stringify(name)});
          const into = new Uint8Array(${record});
          let total = 0;
@@ -501,12 +464,12 @@ describe('RingQueue between workers', () => {
   it(`a producer worker and a consumer worker stream ${count} records of 64 KiB through share()/fromShared()`, async () => {
     const queue = RingQueue.create(8 * record);
     const token = queue.share();
-    const consumer = worker(
+    const consumer = startWorker(
       `const queue = RingQueue.fromShared(workerData);\n${CONSUME(record)}\nqueue.unmap();\nparentPort.postMessage({ sum, records, bad });`,
       token,
     );
-    const producer = worker(`const queue = RingQueue.fromShared(workerData);\n${PRODUCE(record, count)}\nqueue.unmap();\nparentPort.postMessage('done');`, token);
-    const [consumed, produced] = await Promise.all([message(consumer), message(producer)]);
+    const producer = startWorker(`const queue = RingQueue.fromShared(workerData);\n${PRODUCE(record, count)}\nqueue.unmap();\nparentPort.postMessage('done');`, token);
+    const [consumed, produced] = await Promise.all([nextMessage(consumer), nextMessage(producer)]);
     expect(produced).toBe('done');
     expect(consumed).toEqual({ sum: expectedSum(record, count), records: count, bad: -1 });
     await Promise.all([consumer.terminate(), producer.terminate()]);
@@ -515,7 +478,7 @@ describe('RingQueue between workers', () => {
 
   it('close() from this thread wakes a worker blocked in a synchronous write() of a full queue', async () => {
     using queue = RingQueue.create(G);
-    const blocked = worker(
+    const blocked = startWorker(
       `const queue = RingQueue.fromShared(workerData);
        queue.write(new Uint8Array(${G}));
        parentPort.postMessage('full');
@@ -523,8 +486,8 @@ describe('RingQueue between workers', () => {
        catch (error) { parentPort.postMessage(error.code); }`,
       queue.share(),
     );
-    expect(await message(blocked)).toBe('full');
-    const answer = message(blocked);
+    expect(await nextMessage(blocked)).toBe('full');
+    const answer = nextMessage(blocked);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const started = Date.now();
     queue.close();

@@ -6,16 +6,16 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mmap, MmapError, MmapFlags, MmapMut, MmapOptions, SharedMappingToken, SharedMemory } from '../src';
-import { areaAt, collectUntil, emulator, fdCount, isLinux, isWindows, mapCount, notUnderQemu32Sigbus, underQemu32 } from './helpers';
+import { areaAt, collectUntil, emulator, fdCount, isLinux, isWindows, mapCount, nextMessage, notUnderQemu32Sigbus, startChild, startWorker, underQemu32 } from './helpers';
 
 const P = MmapOptions.pageSize();
 const root = path.join(__dirname, '..');
-const entry = require.resolve('..');
 const posixOnly = 'descriptors, FIFOs, directories and /dev/shm are POSIX';
 const linuxOnly = 'needs /proc/self/fd, /dev/shm and mkfifo (Linux)';
+/** A child here that has not ended by then hangs: its timeout kills it (SIGTERM), which fails its test. */
+const childTimeout = 10_000;
 /** Every name this file makes starts so; none may be left in /dev/shm. */
 const PREFIX = `memmap-ss${process.pid}-`;
 
@@ -28,41 +28,6 @@ function codeOf(run: () => unknown): string | undefined {
   }
   return undefined;
 }
-
-/**
- * Runs `script` in a child Node process with `memmap` loaded; its exit
- * status, signal, output and how long it took. A crash shows as a signal.
- */
-function runChild(script: string, timeout = 10_000): { status: number | null; signal: string | null; stdout: string; stderr: string; ms: number } {
-  const started = performance.now();
-  const result = spawnSync(process.execPath, ['-e', `const memmap = require(${JSON.stringify(entry)});\n${script}`], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout,
-  });
-  return {
-    status: result.status,
-    signal: result.signal,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    ms: performance.now() - started,
-  };
-}
-
-function worker(script: string, workerData: unknown): Worker {
-  return new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const { MmapOptions, MmapError } = require(${JSON.stringify(entry)});
-     ${script}`,
-    { eval: true, workerData },
-  );
-}
-
-const message = (from: Worker) =>
-  new Promise<unknown>((resolve, reject) => {
-    from.once('message', resolve);
-    from.once('error', reject);
-  });
 
 const sharedAnon = (size = P) => new MmapOptions(size).withFlags(MmapFlags.SHARED).mapMut();
 
@@ -169,18 +134,19 @@ describe('tokens: forged, replayed, of another process', () => {
     expect(codeOf(() => MmapOptions.fromShared(keptToken))).toBe('ERR_MMAP_CLOSED');
   });
 
-  it('a token from another process names nothing here (README: ERR_MMAP_CLOSED "for a token of another process")', () => {
+  it('a token from another process names nothing here (README: ERR_MMAP_CLOSED "for a token of another process")', async () => {
     // Each process counts its ids from a random start of its own, so another
     // process's token names none of this process's shared regions.
     const mine = new MmapOptions(P).mapMut();
     mine.bytes[0] = 0x11;
     const myToken = mine.share();
-    const other = runChild(
+    const other = await startChild(
       `const m = new memmap.MmapOptions(memmap.MmapOptions.pageSize()).mapMut();
        m.bytes[0] = 0x22;
        process.stdout.write(JSON.stringify(m.share()));`,
-    );
-    expect(other.status).toBe(0);
+      { timeout: childTimeout },
+    ).output;
+    expect(other.code).toBe(0);
     const theirs = JSON.parse(other.stdout);
     expect(theirs.id).not.toBe(myToken.id);
     let adopted: MmapMut | undefined;
@@ -242,7 +208,7 @@ describe('share()/fromShared() racing makeX() across threads', () => {
     let handle: MmapMut | Mmap = new MmapOptions(4 * P).mapMut();
     (handle as MmapMut).bytes.fill(0xab);
     Atomics.store(ids, 0, BigInt(handle.share().id));
-    const racer = worker(
+    const racer = startWorker(
       `const control = new Int32Array(workerData.control);
        const ids = new BigInt64Array(workerData.ids);
        const other = [];
@@ -263,7 +229,7 @@ describe('share()/fromShared() racing makeX() across threads', () => {
        parentPort.postMessage(other);`,
       { control: control.buffer, ids: ids.buffer },
     );
-    await message(racer);
+    await nextMessage(racer);
     const refused: Record<string, number> = {};
     const deadline = performance.now() + 800;
     while (performance.now() < deadline || Atomics.load(control, 2) < 5) {
@@ -278,7 +244,7 @@ describe('share()/fromShared() racing makeX() across threads', () => {
       if (performance.now() > deadline + 10_000) break;
     }
     Atomics.store(control, 1, 1);
-    const otherErrors = await message(racer);
+    const otherErrors = await nextMessage(racer);
     await racer.terminate();
     expect(otherErrors).toEqual([]);
     expect(Object.keys(refused).filter((code) => code !== 'ERR_MMAP_SHARED')).toEqual([]);
@@ -294,7 +260,7 @@ describe('share()/fromShared() racing makeX() across threads', () => {
     mapping.setUint32(0, 77);
     const token = mapping.share();
     for (let round = 0; round < 4; round++) {
-      const w = worker(
+      const w = startWorker(
         `const held = [];
          parentPort.postMessage('go');
          for (let i = 0; ; i++) {
@@ -305,7 +271,7 @@ describe('share()/fromShared() racing makeX() across threads', () => {
          }`,
         token,
       );
-      await message(w);
+      await nextMessage(w);
       await new Promise((resolve) => setTimeout(resolve, 5 + round * 7));
       await w.terminate();
     }
@@ -328,18 +294,18 @@ describe('share()/fromShared() racing makeX() across threads', () => {
   });
 
   it('the owning thread unmaps and exits: the views of the fromShared() handle here stay valid; the last handle unmaps once', async () => {
-    const owner = worker(
+    const owner = startWorker(
       `const m = new MmapOptions(2 * 4096).mapMut();
        m.bytes.fill(9);
        parentPort.postMessage(m.share());
        parentPort.once('message', () => { m.unmap(); parentPort.postMessage('unmapped'); });`,
       null,
     );
-    const token = (await message(owner)) as SharedMappingToken;
+    const token = (await nextMessage(owner)) as SharedMappingToken;
     const here = MmapOptions.fromShared(token) as MmapMut;
     const view = here.view(P, 16);
     owner.postMessage('unmap');
-    expect(await message(owner)).toBe('unmapped');
+    expect(await nextMessage(owner)).toBe('unmapped');
     await owner.terminate();
     expect(Array.from(view.subarray(0, 4))).toEqual([9, 9, 9, 9]);
     view[0] = 1;
@@ -415,8 +381,8 @@ describe('wait() and notify() under attack', () => {
     reserved.unmap();
   });
 
-  it('makeNone() while a waitAsync() is queued: the pool thread must not read the now inaccessible word (child process)', () => {
-    const result = runChild(
+  it('makeNone() while a waitAsync() is queued: the pool thread must not read the now inaccessible word (child process)', async () => {
+    const result = await startChild(
       `${occupyPool}
        const m = new memmap.MmapOptions(memmap.MmapOptions.pageSize()).withFlags(memmap.MmapFlags.SHARED).mapMut();
        const pending = m.waitAsync(0, 0, 0); // runs once the pool is free, after this:
@@ -424,15 +390,16 @@ describe('wait() and notify() under attack', () => {
        try { none = m.makeNone(); } catch (error) { console.log('refused', error.code); }
        pending.then((r) => console.log('resolved', r), (e) => console.log('rejected', e.code));
        Promise.all(blockers).then(() => setTimeout(() => { none?.unmap(); busyPool.unmap(); console.log('end'); }, 300));`,
-    );
+      { timeout: childTimeout },
+    ).output;
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+    expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/end/);
   });
 
-  it('intoRaw() while a waitAsync() is queued, then the raw pages unmapped: no read of unmapped memory (child process)', () => {
-    const result = runChild(
+  it('intoRaw() while a waitAsync() is queued, then the raw pages unmapped: no read of unmapped memory (child process)', async () => {
+    const result = await startChild(
       `${occupyPool}
        const m = new memmap.MmapOptions(memmap.MmapOptions.pageSize()).withFlags(memmap.MmapFlags.SHARED).mapMut();
        const pending = m.waitAsync(0, 0, 0);
@@ -442,10 +409,11 @@ describe('wait() and notify() under attack', () => {
          new memmap.MmapOptions(raw.size).withAddress(raw.address).mapFromExisting().unmap();
        } catch (error) { console.log('refused', error.code); }
        Promise.all(blockers).then(() => setTimeout(() => { busyPool.unmap(); console.log('end'); }, 300));`,
-    );
+      { timeout: childTimeout },
+    ).output;
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+    expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/end/);
   });
 
@@ -480,13 +448,13 @@ describe('wait() and notify() under attack', () => {
   it('terminate() of a worker with many waitAsync() pending is prompt, and drops its hold', async () => {
     const mapping = sharedAnon();
     const token = mapping.share();
-    const w = worker(
+    const w = startWorker(
       `const h = MmapOptions.fromShared(workerData);
        for (let i = 0; i < 24; i++) h.waitAsync(4 * i, 0);
        setTimeout(() => parentPort.postMessage('waiting'), 20);`,
       token,
     );
-    await message(w);
+    await nextMessage(w);
     const started = performance.now();
     await w.terminate();
     const took = performance.now() - started;
@@ -506,42 +474,43 @@ describe('wait() and notify() under attack', () => {
     expect(took).toBeLessThan(750);
   });
 
-  it('process.exit() with many waitAsync() pending exits promptly and cleanly (child process)', () => {
-    const result = runChild(
+  it('process.exit() with many waitAsync() pending exits promptly and cleanly (child process)', async () => {
+    const result = await startChild(
       `const m = new memmap.MmapOptions(memmap.MmapOptions.pageSize()).withFlags(memmap.MmapFlags.SHARED).mapMut();
        for (let i = 0; i < 24; i++) m.waitAsync(4 * i, 0);
        const started = Date.now();
        setTimeout(() => process.exit(0), 20);`,
-    );
+      { timeout: childTimeout },
+    ).output;
     expect(result.signal).toBeNull();
-    expect(result.status).toBe(0);
+    expect(result.code).toBe(0);
     // The child's own start is in it too: under an emulator that alone takes a second.
     expect(result.ms).toBeLessThan(emulator ? 10_000 : 1000);
   });
 
-  it('a pending waitAsync() keeps the process alive, as a pending read does (README); with a timeout the process ends when it does (child process)', () => {
+  it('a pending waitAsync() keeps the process alive, as a pending read does (README); with a timeout the process ends when it does (child process)', async () => {
     // A wait for another process's notify is I/O: the process must not exit
     // under it. Without a timeout nothing ends it here: the child is killed.
-    const forever = runChild(
+    const forever = await startChild(
       `const m = new memmap.MmapOptions(memmap.MmapOptions.pageSize()).withFlags(memmap.MmapFlags.SHARED).mapMut();
        m.waitAsync(0, 0);`,
-      1000,
-    );
+      { timeout: 1000 },
+    ).output;
     expect(forever.signal).toBe('SIGTERM');
-    const bounded = runChild(
+    const bounded = await startChild(
       `const m = new memmap.MmapOptions(memmap.MmapOptions.pageSize()).withFlags(memmap.MmapFlags.SHARED).mapMut();
        m.waitAsync(0, 0, 100).then((result) => process.stdout.write(result));`,
-      5000,
-    );
+      { timeout: 5000 },
+    ).output;
     expect(bounded.signal).toBeNull();
-    expect(bounded.status).toBe(0);
+    expect(bounded.code).toBe(0);
     expect(bounded.stdout).toBe('timed-out');
   });
 });
 
 describe('SharedMemory under attack', () => {
-  it.skipIf(!isLinux || underQemu32)(`a truncated (unsealed) object: copying accessors give ERR_MMAP_FAULT, futex calls a coded error (child process)${isLinux ? (underQemu32 ? ` (skipped: ${notUnderQemu32Sigbus})` : '') : ` (skipped: ${linuxOnly})`}`, () => {
-    const result = runChild(
+  it.skipIf(!isLinux || underQemu32)(`a truncated (unsealed) object: copying accessors give ERR_MMAP_FAULT, futex calls a coded error (child process)${isLinux ? (underQemu32 ? ` (skipped: ${notUnderQemu32Sigbus})` : '') : ` (skipped: ${linuxOnly})`}`, async () => {
+    const result = await startChild(
       `const fs = require('node:fs');
        const P = memmap.MmapOptions.pageSize();
        const shm = memmap.SharedMemory.create(2 * P);
@@ -564,10 +533,11 @@ describe('SharedMemory under attack', () => {
        console.log(JSON.stringify(codes));
        m.unmap();
        shm.close();`,
-    );
+      { timeout: childTimeout },
+    ).output;
     expect(result.signal).toBeNull();
     expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+    expect(result.code).toBe(0);
     const codes = JSON.parse(result.stdout);
     for (const name of ['read', 'readInto', 'getUint32', 'getFloat64', 'setUint32', 'fill', 'write', 'copyWithin', 'span']) {
       expect([name, codes[name]]).toEqual([name, 'ERR_MMAP_FAULT']);
@@ -575,9 +545,9 @@ describe('SharedMemory under attack', () => {
     for (const name of ['notify', 'wait']) expect([name, codes[name]]).toEqual([name, expect.stringMatching(/^(ERR_MMAP_FAULT|EFAULT)$/)]);
   });
 
-  it.skipIf(!isLinux || underQemu32)(`a truncated object: wait() and waitAsync() with timeout 0 give a coded error, not SIGBUS (child process)${isLinux ? (underQemu32 ? ` (skipped: ${notUnderQemu32Sigbus})` : '') : ` (skipped: ${linuxOnly})`}`, () => {
+  it.skipIf(!isLinux || underQemu32)(`a truncated object: wait() and waitAsync() with timeout 0 give a coded error, not SIGBUS (child process)${isLinux ? (underQemu32 ? ` (skipped: ${notUnderQemu32Sigbus})` : '') : ` (skipped: ${linuxOnly})`}`, async () => {
     for (const call of ['m.wait(0, 0, 0)', 'await m.waitAsync(0, 0, 0)']) {
-      const result = runChild(
+      const result = await startChild(
         `const fs = require('node:fs');
          const P = memmap.MmapOptions.pageSize();
          const shm = memmap.SharedMemory.create(P);
@@ -587,9 +557,10 @@ describe('SharedMemory under attack', () => {
            try { console.log('result', ${call}); } catch (error) { console.log('code', error.code); }
            m.unmap();
          })();`,
-      );
+        { timeout: childTimeout },
+      ).output;
       expect([call, result.signal]).toEqual([call, null]);
-      expect(result.status).toBe(0);
+      expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^code (ERR_MMAP_FAULT|EFAULT)$/m);
     }
   });
@@ -662,19 +633,19 @@ describe('SharedMemory under attack', () => {
     expect(fdCount()).toBe(before);
   });
 
-  it.skipIf(!isLinux)(`open() of a name another process made a FIFO does not hang the thread (child process)${isLinux ? '' : ` (skipped: ${linuxOnly})`}`, () => {
+  it.skipIf(!isLinux)(`open() of a name another process made a FIFO does not hang the thread (child process)${isLinux ? '' : ` (skipped: ${linuxOnly})`}`, async () => {
     const name = `${PREFIX}fifo`;
     spawnSync('mkfifo', [path.join('/dev/shm', name)]);
     try {
-      const result = runChild(
+      const result = await startChild(
         `for (const readOnly of [true, false]) {
            try { memmap.SharedMemory.open(${JSON.stringify(name)}, { readOnly }).close(); console.log('opened'); }
            catch (error) { console.log(error.code); }
          }`,
         // A child's start alone takes seconds under an emulator.
-        emulator ? 20_000 : 2000,
-      );
-      expect(result.signal).toBeNull(); // SIGTERM from spawnSync's timeout: the open blocked
+        { timeout: emulator ? 20_000 : 2000 },
+      ).output;
+      expect(result.signal).toBeNull(); // SIGTERM from its timeout: the open blocked
       expect(result.stdout.trim().split('\n')).toEqual(['EINVAL', 'EINVAL']);
     } finally {
       fs.rmSync(path.join('/dev/shm', name), { force: true });
@@ -717,20 +688,21 @@ describe('SharedMemory under attack', () => {
     }
   });
 
-  it('a named object and its name collide across processes; a failed create leaves no name and no descriptor', () => {
+  it('a named object and its name collide across processes; a failed create leaves no name and no descriptor', async () => {
     const name = `${PREFIX}collide`;
     const before = isLinux ? fdCount() : 0;
     const made = SharedMemory.create(P, { name });
     try {
-      const result = runChild(
+      const result = await startChild(
         `const codes = [];
          for (let i = 0; i < 3; i++) { try { memmap.SharedMemory.create(4096, { name: ${JSON.stringify(name)} }); codes.push('made'); } catch (e) { codes.push(e.code); } }
          const opened = memmap.SharedMemory.open(${JSON.stringify(name)});
          const m = new memmap.MmapOptions(opened.size).withSharedMemory(opened).mapMut();
          m.setUint32(0, 0xfeed);
          console.log(JSON.stringify(codes));`,
-      );
-      expect(result.status).toBe(0);
+        { timeout: childTimeout },
+      ).output;
+      expect(result.code).toBe(0);
       expect(JSON.parse(result.stdout)).toEqual(['EEXIST', 'EEXIST', 'EEXIST']);
       const mine = new MmapOptions(P).withSharedMemory(made).map();
       expect(mine.getUint32(0)).toBe(0xfeed);

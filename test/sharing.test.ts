@@ -1,17 +1,13 @@
 // Memory shared across threads and processes: SharedMemory objects, share()
 // and fromShared() between workers, sharedBuffer(), and wait/notify.
-import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Mmap, MmapError, MmapFlags, MmapMut, MmapOptions, SharedMemory } from '../src';
-import { collectUntil, emulator, fdCount, isLinux, isWindows, underQemu } from './helpers';
+import { collectUntil, emulator, exitCodeOf, fdCount, isLinux, isWindows, nextMessage, startChild, startWorker, underQemu } from './helpers';
 
 const P = MmapOptions.pageSize();
 const G = MmapOptions.allocationGranularity();
-const root = path.join(__dirname, '..');
-const entry = require.resolve('..');
 const hasSharedBuffers = (() => {
   try {
     new MmapOptions(P).mapMut().sharedBuffer();
@@ -35,37 +31,6 @@ function codeOf(run: () => unknown): string | undefined {
   }
   return undefined;
 }
-
-/** A child Node process running `script` with `require(entry)` as `memmap`, and extra stdio. */
-function child(script: string, stdio: (number | 'pipe' | 'ignore')[] = []): ChildProcess & { output: Promise<{ code: number | null; stdout: string; stderr: string }> } {
-  const proc = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(entry)});\n${script}`], {
-    cwd: root,
-    stdio: ['pipe', 'pipe', 'pipe', ...stdio],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout!.on('data', (chunk) => (stdout += chunk));
-  proc.stderr!.on('data', (chunk) => (stderr += chunk));
-  const output = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
-    proc.on('close', (code) => resolve({ code, stdout, stderr })),
-  );
-  return Object.assign(proc, { output });
-}
-
-function worker(script: string, workerData: unknown): Worker {
-  return new Worker(
-    `const { parentPort, workerData } = require('node:worker_threads');
-     const { MmapOptions } = require(${JSON.stringify(entry)});
-     ${script}`,
-    { eval: true, workerData },
-  );
-}
-
-const message = (from: Worker) => new Promise<unknown>((resolve, reject) => {
-  from.once('message', resolve);
-  from.once('error', reject);
-});
-const exited = (from: Worker) => new Promise<number>((resolve) => from.once('exit', resolve));
 
 describe('SharedMemory objects', () => {
   it('an anonymous object: size, no name, a descriptor, mapped twice over the same pages', () => {
@@ -206,12 +171,12 @@ describe('two processes', () => {
     using shm = SharedMemory.create(G);
     const mine = new MmapOptions(G).withSharedMemory(shm).mapMut();
     mine.bytes.set([1, 2, 3], 100);
-    const proc = child(
+    const proc = startChild(
       `const shm = memmap.SharedMemory.fromFd(3);
        const m = new memmap.MmapOptions(shm.size).withSharedMemory(shm).mapMut();
        process.stdout.write(JSON.stringify(Array.from(m.bytes.subarray(100, 103))));
        m.bytes[200] = 42;`,
-      [shm.fd],
+      { stdio: [shm.fd] },
     );
     const { code, stdout, stderr } = await proc.output;
     expect(stderr).toBe('');
@@ -226,7 +191,7 @@ describe('two processes', () => {
     using shm = SharedMemory.create(G, { name });
     const mine = new MmapOptions(G).withSharedMemory(shm).mapMut();
     try {
-      const proc = child(
+      const proc = startChild(
         `const shm = memmap.SharedMemory.open(${JSON.stringify(name)});
          const m = new memmap.MmapOptions(shm.size).withSharedMemory(shm).mapMut();
          m.bytes[7] = m.bytes[6] + 1;`,
@@ -246,10 +211,10 @@ describe('two processes', () => {
     using shm = SharedMemory.create(4 * P, { seal: true });
     const mine = new MmapOptions(4 * P).withSharedMemory(shm).mapMut();
     mine.fill(5);
-    const proc = child(
+    const proc = startChild(
       `const fs = require('node:fs');
        try { fs.ftruncateSync(3, 0); console.log('truncated'); } catch (error) { console.log(error.code); }`,
-      [shm.fd],
+      { stdio: [shm.fd] },
     );
     const { stdout, stderr } = await proc.output;
     expect(stderr).toBe('');
@@ -266,7 +231,7 @@ describe('two processes', () => {
     const mine = new MmapOptions(G).withSharedMemory(shm).mapMut();
     const word = new Int32Array(mine.buffer, 0, 1);
     // The other side answers every odd value with the next even one.
-    const proc = child(
+    const proc = startChild(
       `const shm = memmap.SharedMemory.open(${JSON.stringify(name)});
        const m = new memmap.MmapOptions(shm.size).withSharedMemory(shm).mapMut();
        const word = new Int32Array(m.buffer, 0, 1);
@@ -314,7 +279,7 @@ describe('share() and fromShared() between threads', () => {
     const token = mapping.share();
     expect(token).toEqual({ kind: 'memmap.shared-mapping', id: expect.any(Number), type: 'MmapMut', size: 4 * P });
     const workers = [0, 1].map((n) =>
-      worker(
+      startWorker(
         `const mapping = MmapOptions.fromShared(workerData.token);
          parentPort.postMessage(mapping.constructor.name);
          parentPort.once('message', () => {
@@ -328,16 +293,16 @@ describe('share() and fromShared() between threads', () => {
         { token, n },
       ),
     );
-    expect(await Promise.all(workers.map(message))).toEqual(['MmapMut', 'MmapMut']);
+    expect(await Promise.all(workers.map(nextMessage))).toEqual(['MmapMut', 'MmapMut']);
     // The main thread lets go first; the workers' handles keep the pages.
     const again = MmapOptions.fromShared(token) as MmapMut;
     mapping.unmap();
     for (const w of workers) w.postMessage('go');
-    expect(await Promise.all(workers.map(message))).toEqual([[10, 20, 30], [10, 20, 30]]);
+    expect(await Promise.all(workers.map(nextMessage))).toEqual([[10, 20, 30], [10, 20, 30]]);
     expect([again.bytes[100], again.bytes[101]]).toEqual([60, 60]);
     again.unmap();
     for (const w of workers) w.postMessage('unmap');
-    expect(await Promise.all(workers.map(message))).toEqual(['unmapped', 'unmapped']);
+    expect(await Promise.all(workers.map(nextMessage))).toEqual(['unmapped', 'unmapped']);
     await Promise.all(workers.map((w) => w.terminate()));
     expect(codeOf(() => MmapOptions.fromShared(token))).toBe('ERR_MMAP_CLOSED');
   });
@@ -346,10 +311,10 @@ describe('share() and fromShared() between threads', () => {
     const mapping = new MmapOptions(P).mapMut();
     mapping.bytes[0] = 1;
     const token = mapping.share();
-    const ended = worker(`MmapOptions.fromShared(workerData).bytes[1] = 2; parentPort.postMessage('done');`, token);
-    const [, code] = await Promise.all([message(ended), exited(ended)]);
+    const ended = startWorker(`MmapOptions.fromShared(workerData).bytes[1] = 2; parentPort.postMessage('done');`, token);
+    const [, code] = await Promise.all([nextMessage(ended), exitCodeOf(ended)]);
     expect(code).toBe(0);
-    const stuck = worker(
+    const stuck = startWorker(
       // Ready from a later turn: a worker terminated in the very turn that
       // made a view keeps its pages for the life of the process, to be safe
       // (docs/ARCHITECTURE.md), which would keep them shared here.
@@ -358,7 +323,7 @@ describe('share() and fromShared() between threads', () => {
        setInterval(() => m.bytes[3]++, 1);`,
       token,
     );
-    await message(stuck);
+    await nextMessage(stuck);
     await stuck.terminate();
     expect(Array.from(mapping.bytes.subarray(0, 3))).toEqual([1, 2, 3]);
     // Only the main thread holds them now: it can change them again.
@@ -486,9 +451,9 @@ describe('wait and notify', () => {
     const mapping = shared();
     const token = mapping.share();
     const waiters = [0, 1, 2].map(() =>
-      worker(`const m = MmapOptions.fromShared(workerData); parentPort.postMessage(m.wait(0, 0, 20000));`, token),
+      startWorker(`const m = MmapOptions.fromShared(workerData); parentPort.postMessage(m.wait(0, 0, 20000));`, token),
     );
-    const results = waiters.map(message);
+    const results = waiters.map(nextMessage);
     let woken = 0;
     const deadline = Date.now() + 15000;
     // Waiters arrive when they arrive: wake one at a time until two were.
@@ -506,14 +471,14 @@ describe('wait and notify', () => {
   it('waitAsync() is woken by a notify from a worker, and rejects when its handle is unmapped', async () => {
     const mapping = shared();
     const pending = mapping.waitAsync(0, 0);
-    const notifier = worker(
+    const notifier = startWorker(
       `const m = MmapOptions.fromShared(workerData);
        const word = new Int32Array(m.buffer, 0, 1);
        Atomics.store(word, 0, 1);
        parentPort.postMessage(m.notify(0));`,
       mapping.share(),
     );
-    const notified = message(notifier);
+    const notified = nextMessage(notifier);
     expect(await pending).toBe('ok');
     expect(await notified).toBeGreaterThanOrEqual(0);
     await notifier.terminate();
@@ -524,8 +489,8 @@ describe('wait and notify', () => {
 
   it('a worker blocked in wait() can be terminated', async () => {
     const mapping = shared();
-    const blocked = worker(`const m = MmapOptions.fromShared(workerData); parentPort.postMessage('waiting'); m.wait(0, 0);`, mapping.share());
-    await message(blocked);
+    const blocked = startWorker(`const m = MmapOptions.fromShared(workerData); parentPort.postMessage('waiting'); m.wait(0, 0);`, mapping.share());
+    await nextMessage(blocked);
     const started = Date.now();
     await blocked.terminate();
     expect(Date.now() - started).toBeLessThan(underQemu ? 10_000 : 3_000);
@@ -558,7 +523,7 @@ describe('sharedBuffer()', () => {
     mapping.unmap();
     Atomics.store(words, 2, 7);
     Atomics.notify(words, 2);
-    expect(await message(other)).toBe(7);
+    expect(await nextMessage(other)).toBe(7);
     await other.terminate();
   });
 
