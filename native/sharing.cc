@@ -113,9 +113,6 @@ bool SharedPages::TakeBack(std::initializer_list<Holder> holders) {
 
 namespace {
 
-const char* const kNotCommitted =
-    "the handle's pages are not readable (reserved or inaccessible): nothing can be waited on there";
-
 // The 32-bit word at `offset`, if it lies in readable pages of `region`;
 // null with an error thrown otherwise.
 const uint32_t* WordAt(Napi::Env env, Region& region, size_t offset) {
@@ -126,7 +123,9 @@ const uint32_t* WordAt(Napi::Env env, Region& region, size_t offset) {
     return nullptr;
   }
   if (region.reserved() || !(region.access() & os::kRead)) {
-    ThrowError(env, "ERR_INVALID_ARG_VALUE", kNotCommitted);
+    ThrowError(env, "ERR_INVALID_ARG_VALUE",
+               "the word at offset " + std::to_string(offset) + " cannot be waited on: the pages are " +
+                   (region.reserved() ? "reserved, not committed" : "inaccessible (makeNone())"));
     return nullptr;
   }
   return reinterpret_cast<const uint32_t*>(region.address() + offset);
@@ -208,16 +207,20 @@ Napi::Value NativeMapping::SharedBuffer(const Napi::CallbackInfo& info) {
       info[0].As<Napi::Number>().Uint32Value(), info[1].As<Napi::Number>().Uint32Value(),
       info[2].As<Napi::Number>().Uint32Value(), info[3].As<Napi::Number>().Uint32Value(),
       info[4].As<Napi::Number>().DoubleValue()};
+  bool was_shared = region->shared() != nullptr;
   region->Share(description);
   auto* holder = new std::shared_ptr<SharedPages>(region->shared());
   napi_value buffer;
   napi_status status = create(env, region->address(), region->size(), ReleaseSab, holder, &buffer);
-  if (status != napi_ok) {
-    delete holder;
-    return status == napi_no_external_buffers_allowed ? ThrowExternalBuffersUnsupported(env)
-                                                      : Napi::Value();
-  }
-  return Napi::Value(env, buffer);
+  if (status == napi_ok) return Napi::Value(env, buffer);
+  delete holder;
+  // As it was: private again unless it was shared before this call.
+  if (!was_shared) region->Unshare();
+  if (status == napi_no_external_buffers_allowed) return ThrowExternalBuffersUnsupported(env);
+  if (env.IsExceptionPending()) return Napi::Value();
+  return ThrowError(env, "ERR_MMAP_UNSUPPORTED",
+                    "the runtime refused to make a SharedArrayBuffer over the pages (Node-API status " +
+                        std::to_string(status) + ")");
 }
 
 // wait(offset, expected, timeoutMs): "ok" | "not-equal" | "timed-out",
