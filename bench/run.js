@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 'use strict';
 /**
- * memmap's benchmarks against C and its peers (issue 7).
+ * memmap's benchmarks against C, its peers (issue 7) and the Node-API floor
+ * (issue 16).
  *
  *   npm run bench [-- --quick] [-- --rounds N] [-- --only id,id]
  *   npm run bench -- --chart-only
  *
  * Every measurement runs in a fresh process (Node, Bun or the C baseline),
  * contenders interleaved round by round, so ratios come from the same
- * moments of the same run. Writes bench/results/latest.json,
- * docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.png. With
- * --only, the cases run replace their earlier results in latest.json and the
- * other cases keep theirs, each case saying which run it comes from.
+ * moments of the same run. Each case is also compared with its result in
+ * the results file as this run found it (the published run). Writes
+ * bench/results/latest.json, docs/benchmarks.md, docs/benchmarks.svg and
+ * docs/benchmarks.png. With --only, the cases run replace their earlier
+ * results in latest.json and the other cases keep theirs, each case saying
+ * which run it comes from.
  * --chart-only measures nothing: it redraws the chart from latest.json.
  */
 const fs = require('node:fs');
@@ -20,6 +23,7 @@ const { spawnSync } = require('node:child_process');
 const setup = require('./lib/setup');
 const { makeCases, MiB } = require('./lib/cases');
 const { median, spread, pairedRatio } = require('./lib/stats');
+const { readPublished, publishedTarget } = require('./lib/published');
 
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');
 
@@ -58,7 +62,7 @@ class Progress {
 
 /** Runs one contender once; returns its parsed JSON line. */
 function measure(tools, benchCase, contender, params, timeoutSeconds) {
-  const kind = benchCase.kind ?? benchCase.id;
+  const kind = contender.kind ?? benchCase.kind ?? benchCase.id;
   const json = JSON.stringify({ case: kind, contender: contender.name, ...params });
   const [command, args] = {
     node: [process.execPath, ['--expose-gc', path.join(__dirname, 'contenders', 'node.js'), json]],
@@ -146,6 +150,7 @@ function summarize(benchCase, contenders) {
       heapUsed: extra?.heapUsed,
       rss: extra?.rss,
       peakRssGrowth: median(runs.map((result) => result.peakRssGrowth).filter((value) => value !== undefined)),
+      requireSeconds: median(runs.map((result) => result.requireSeconds).filter((value) => value !== undefined)),
     };
   });
   const byName = (name) => rows.find((row) => row.name === name);
@@ -174,6 +179,7 @@ function summarize(benchCase, contenders) {
     ratioToC: byName('c')?.ratio,
     ratioToBestPeer: bestPeer?.ratio,
     bestPeer: bestPeer?.label,
+    ratioToFloor: rows.find((row) => row.role === 'floor')?.ratio,
     targets,
   };
 }
@@ -227,6 +233,7 @@ async function main() {
     return;
   }
   setup.checkLibraryBuilt();
+  setup.compileFloorAddon();
   const tools = {
     baseline: setup.compileBaseline(),
     bun: setup.bunPath(),
@@ -247,9 +254,12 @@ async function main() {
   const progress = new Progress();
   const results = [];
   const date = new Date().toISOString();
+  const published = readPublished(RESULTS_FILE);
   try {
     for (const [index, benchCase] of cases.entries()) {
       const result = runCase(tools, benchCase, files, options, progress, index + 1, cases.length);
+      const noSlower = publishedTarget(result, published.get(result.id));
+      if (noSlower !== undefined) result.targets.push(noSlower);
       results.push({ ...result, run: { date, quick: options.quick, rounds: options.rounds } });
     }
   } finally {
@@ -268,9 +278,10 @@ async function main() {
   console.log(`Wrote bench/results/latest.json, ${written.join(', ')}`);
   for (const result of results) {
     const c = result.ratioToC === undefined ? '—' : `${result.ratioToC.toFixed(2)}x C`;
+    const floor = result.ratioToFloor === undefined ? '—' : `${result.ratioToFloor.toFixed(2)}x floor`;
     const peer = result.ratioToBestPeer === undefined ? '—' : `${result.ratioToBestPeer.toFixed(2)}x ${result.bestPeer}`;
-    console.log(`${result.id.padEnd(16)} memmap = ${c.padEnd(10)} ${peer}`);
-    for (const target of result.targets) console.log(`${' '.repeat(16)} ${verdict(target)}`);
+    console.log(`${result.id.padEnd(18)} memmap = ${c.padEnd(10)} ${floor.padEnd(12)} ${peer}`);
+    for (const target of result.targets) console.log(`${' '.repeat(18)} ${verdict(target)}`);
   }
 }
 

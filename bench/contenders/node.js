@@ -15,6 +15,7 @@ const { once } = require('node:events');
 const { setImmediate: nextTurn } = require('node:timers/promises');
 const { Worker, isMainThread, parentPort, workerData } = require('node:worker_threads');
 const work = require('../lib/work');
+const { FLOOR_ADDON } = require('../lib/setup');
 
 const { Unsupported, secondsSince } = work;
 const PAGE = 4096;
@@ -25,6 +26,11 @@ function memmap() {
 
 function mmapIo() {
   return require('@riaskov/mmap-io');
+}
+
+/** The Node-API floor, bench/c/floor.c, as run.js compiled it. */
+function floorAddon() {
+  return require(FLOOR_ADDON);
 }
 
 /** A fresh process warms the JIT on a small workload before the timed one. */
@@ -54,6 +60,19 @@ const cases = {
         const page = new MmapOptions(PAGE).mapMut();
         page.bytes[0] = 1;
         page.unmap();
+      };
+      warm(once, count / 10);
+      const start = process.hrtime.bigint();
+      for (let i = 0; i < count; i++) once();
+      return { seconds: secondsSince(start), checksum: count };
+    },
+    // memmap's shape: one native call maps and returns the buffer, one unmaps.
+    floor({ count }) {
+      const floor = floorAddon();
+      const once = () => {
+        const buffer = floor.map(PAGE);
+        new Uint8Array(buffer)[0] = 1;
+        floor.unmap(buffer);
       };
       warm(once, count / 10);
       const start = process.hrtime.bigint();
@@ -200,6 +219,31 @@ const cases = {
     },
   },
 
+  // firstByte with loading the library timed as well, and on its own.
+  requireFirstByte: {
+    memmap({ path: file, size }) {
+      const start = process.hrtime.bigint();
+      const { MmapOptions } = memmap();
+      const requireSeconds = secondsSince(start);
+      const fd = fs.openSync(file, 'r');
+      const mapping = new MmapOptions(size).withFile(fd).map();
+      fs.closeSync(fd);
+      const last = mapping.bytes[size - 1];
+      mapping.unmap();
+      return { seconds: secondsSince(start), requireSeconds, checksum: last };
+    },
+    mmapio({ path: file, size }) {
+      const start = process.hrtime.bigint();
+      const m = mmapIo();
+      const requireSeconds = secondsSince(start);
+      const fd = fs.openSync(file, 'r');
+      const bytes = mmapIoMap(size, m.PROT_READ, m.MAP_PRIVATE, fd);
+      fs.closeSync(fd);
+      const last = bytes[size - 1];
+      return { seconds: secondsSince(start), requireSeconds, checksum: last, note: 'no unmap: freed by the GC' };
+    },
+  },
+
   faults: {
     memmap({ variant, size }) {
       const { MmapOptions, MmapFlags } = memmap();
@@ -285,6 +329,10 @@ const cases = {
       const add = (a, b) => a + b;
       return timeCalls(add, count, 1);
     },
+    floor({ count, variant }) {
+      const floor = floorAddon();
+      return timeCalls(variant === 'i64' ? floor.addInt64 : floor.addInt32, count, 1);
+    },
   },
 
   memory: {
@@ -342,11 +390,33 @@ const cases = {
     },
   },
 
-  // The same loop twice: each mapping dropped for the garbage collector's
-  // finalizers to unmap, or unmapped on the spot.
+  // The same loop three times: each mapping dropped for the garbage
+  // collector's finalizers to unmap, unmapped on the spot, or mapped and
+  // unmapped by the floor.
   gcRelease: {
-    memmap: ({ count }) => timeMappings(count, () => {}),
-    unmap: ({ count }) => timeMappings(count, (page) => page.unmap()),
+    memmap({ count }) {
+      const { MmapOptions } = memmap();
+      return timeMappings(count, () => {
+        const page = new MmapOptions(PAGE).mapMut();
+        page.bytes[0] = 1;
+      });
+    },
+    unmap({ count }) {
+      const { MmapOptions } = memmap();
+      return timeMappings(count, () => {
+        const page = new MmapOptions(PAGE).mapMut();
+        page.bytes[0] = 1;
+        page.unmap();
+      });
+    },
+    floor({ count }) {
+      const floor = floorAddon();
+      return timeMappings(count, () => {
+        const buffer = floor.map(PAGE);
+        new Uint8Array(buffer)[0] = 1;
+        floor.unmap(buffer);
+      });
+    },
   },
 
   // Two processes take turns `count` times (after untimed warm-up turns);
@@ -709,22 +779,19 @@ function sumRange({ token, offset, length }) {
 const YIELD_EVERY = 1000;
 
 /**
- * Maps `count` pages of 4 KiB one after the other, writes a byte into each and
- * hands it to `release`, yielding to the event loop every 1,000 pages; timed
+ * Runs `onePage` (map 4 KiB, write a byte into it, release it one way or
+ * another) `count` times, yielding to the event loop every 1,000 pages; timed
  * until every page is unmapped again (see `drain`). Also reports the peak
  * growth of the resident set over that time, sampled at every yield.
  */
-async function timeMappings(count, release) {
-  const { MmapOptions } = memmap();
+async function timeMappings(count, onePage) {
   let peakRss = 0;
   const sampleRss = () => {
     peakRss = Math.max(peakRss, process.memoryUsage.rss());
   };
   const mapPages = async (n) => {
     for (let i = 1; i <= n; i++) {
-      const page = new MmapOptions(PAGE).mapMut();
-      page.bytes[0] = 1;
-      release(page);
+      onePage();
       if (i % YIELD_EVERY === 0) {
         sampleRss();
         await nextTurn();

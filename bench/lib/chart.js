@@ -11,9 +11,10 @@ const { roundRatios } = require('./stats');
 const SERIES = {
   c: 'memmap ÷ C',
   peer: 'memmap ÷ its fastest peer (named on the bar)',
+  floor: 'memmap ÷ the Node-API floor (a minimal addon doing the same)',
   baseline: "memmap ÷ the case's own baseline (named on the bar)",
 };
-const COLORS = ['#4c78a8', '#f58518', '#54a24b'];
+const COLORS = ['#4c78a8', '#f58518', '#b279a2', '#54a24b'];
 
 const PLOT_WIDTH = 560;
 const FONT_SIZE = 11;
@@ -47,6 +48,8 @@ function comparisonsOf(result) {
   const fastestPeer = peers.find((row) => row.ok && row.label === result.bestPeer);
   if (fastestPeer !== undefined) against('peer', fastestPeer, fastestPeer.label);
   else if (peers.length > 0) missing.push({ series: 'peer', text: 'no peer ran', reasons: peers.map((row) => `${row.label}: ${row.reason}`) });
+  const floor = result.contenders.find((row) => row.role === 'floor');
+  if (floor !== undefined) against('floor', floor);
   // The case's own baseline is the reference its targets are set against.
   for (const target of result.targets) {
     const row = result.contenders.find((contender) => contender.name === target.vs);
@@ -198,7 +201,7 @@ function spec(report, font) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'memmap against C, its fastest peer and its own baselines',
+      text: 'memmap against C, its fastest peer, the Node-API floor and its own baselines',
       subtitle: [
         "Bar: the median over rounds of memmap's time ÷ the other's in the same round (for memory: its growth of the resident set).",
         'Left of 1, memmap is faster (or smaller). Whisker: the lowest to the highest round.',

@@ -1,7 +1,8 @@
 'use strict';
 /**
  * What a run needs before it starts: the bench's own dependencies, the C
- * baseline compiled for this machine, the data files, and huge pages.
+ * baseline and the Node-API floor compiled for this machine, the data files,
+ * and huge pages.
  */
 const fs = require('node:fs');
 const os = require('node:os');
@@ -10,6 +11,7 @@ const { execFileSync } = require('node:child_process');
 
 const BENCH = path.join(__dirname, '..');
 const ROOT = path.join(BENCH, '..');
+const FLOOR_ADDON = path.join(BENCH, 'build', 'floor.node');
 
 /** Installs bench/package.json's dependencies when any is missing (the first time, or after one is added). */
 function ensureDependencies() {
@@ -39,6 +41,26 @@ function compileBaseline() {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   execFileSync(process.env.CC ?? 'cc', ['-O2', '-Wall', '-o', out, path.join(BENCH, 'c', 'baseline.c')], { stdio: 'inherit' });
   return out;
+}
+
+/**
+ * Compiles bench/c/floor.c against the headers of the Node that runs the
+ * bench (none are downloaded); returns the addon's path. Its Node-API symbols
+ * are left for the loading process to resolve.
+ */
+function compileFloorAddon() {
+  const include = path.resolve(process.execPath, '..', '..', 'include', 'node');
+  if (!fs.existsSync(path.join(include, 'node_api.h'))) {
+    throw new Error(`the floor addon needs Node's headers, not found in ${include}`);
+  }
+  const lazySymbols = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
+  fs.mkdirSync(path.dirname(FLOOR_ADDON), { recursive: true });
+  execFileSync(
+    process.env.CC ?? 'cc',
+    ['-O2', '-Wall', '-shared', '-fPIC', `-I${include}`, ...lazySymbols, '-o', FLOOR_ADDON, path.join(BENCH, 'c', 'floor.c')],
+    { stdio: 'inherit' },
+  );
+  return FLOOR_ADDON;
 }
 
 /**
@@ -171,6 +193,8 @@ module.exports = {
   ensureDependencies,
   checkLibraryBuilt,
   compileBaseline,
+  compileFloorAddon,
+  FLOOR_ADDON,
   bunPath,
   dataDir,
   dataFile,
