@@ -301,11 +301,8 @@ export class RingQueue implements Disposable {
     if (capacity % G !== 0 || capacity > MAX_CAPACITY) {
       fail('ERR_MMAP_INVALID_SIZE', `capacity must be a multiple of the allocation granularity ${G} and at most 2^30, got ${capacity}`);
     }
-    const shmOptions: { name?: string; seal?: boolean } = {};
-    if (name !== undefined) shmOptions.name = name as string;
-    if (seal !== undefined) shmOptions.seal = seal as boolean;
-    // SharedMemory checks name and seal, with its own coded errors.
-    const shm = SharedMemory.create(G + capacity, shmOptions);
+    // The values read above, not the options again: SharedMemory checks them, with its own coded errors.
+    const shm = SharedMemory.create(G + capacity, { name: name as string | undefined, seal: seal as boolean | undefined });
     let header: MmapMut | undefined;
     try {
       header = new MmapOptions(G).withSharedMemory(shm, 0).mapMut();

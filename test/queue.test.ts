@@ -2,7 +2,7 @@
 // ring in shared memory, between processes and workers.
 import { describe, expect, it } from 'vitest';
 import { MmapError, MmapOptions, SharedMemory } from '../src';
-import { RingQueue } from '../src/queue';
+import { RingQueue, RingQueueOptions } from '../src/queue';
 import { emulator, isWindows, nextMessage, startChild, startWorker } from './helpers';
 
 const G = MmapOptions.allocationGranularity();
@@ -356,6 +356,27 @@ describe('RingQueue in one thread', () => {
     // Nothing was written by the failed calls.
     expect(queue.readable).toBe(0);
     expect(queue.closed).toBe(false);
+  });
+
+  it('create() reads each option once, so a getter cannot answer the check one thing and the use another', () => {
+    const name = freshName();
+    const reads: PropertyKey[] = [];
+    const options = new Proxy({} as RingQueueOptions, {
+      get(_, key) {
+        reads.push(key);
+        // A second read of the name gets one SharedMemory refuses.
+        if (key === 'name') return reads.filter((read) => read === 'name').length === 1 ? name : 'a/b';
+        return key === 'seal' ? false : undefined;
+      },
+    });
+    const queue = RingQueue.create(G, options);
+    try {
+      expect(reads.map(String).sort()).toEqual(['name', 'seal']);
+      expect(queue.name).toBe(name);
+    } finally {
+      queue.unmap();
+      RingQueue.unlink(name);
+    }
   });
 });
 
