@@ -22,6 +22,7 @@ struct Callable {
   Type args[kMaxArgs];
   size_t arg_count;
   Type returns;
+  bool numbers;  // 64-bit results as numbers, not bigints
   bool jit;  // MAP_JIT pages: switch this thread to executing them (Apple)
 };
 
@@ -162,6 +163,7 @@ const char* TypeName(Type type) {
 
 // The largest pointer as a double (exact: 2^32 - 1, or 2^53 - 1, which is all
 // a number can hold exactly, in a 64-bit process).
+constexpr int64_t kMaxSafeInteger = 9007199254740991;
 constexpr double kMaxPointer =
     sizeof(uintptr_t) < 8 ? static_cast<double>(UINTPTR_MAX) : 9007199254740991.0;
 constexpr const char* kPointerRange =
@@ -256,13 +258,31 @@ napi_value Call(napi_env env, napi_callback_info info) {
     napi_create_double(env, real, &result);
     return result;
   }
+  // A 32-bit function returns a pointer in one register; the other half of
+  // the 64-bit result holds whatever was left in the next one.
+  if (callable.returns == kPtr) value = static_cast<uintptr_t>(value);
+  if (callable.numbers && callable.returns != kI32 && callable.returns != kVoid) {
+    bool is_signed = callable.returns == kI64;
+    int64_t as_signed = static_cast<int64_t>(value);
+    bool exact = is_signed ? as_signed >= -kMaxSafeInteger && as_signed <= kMaxSafeInteger
+                           : value <= static_cast<uint64_t>(kMaxSafeInteger);
+    if (!exact) {
+      ThrowError(Napi::Env(env), "ERR_OUT_OF_RANGE",
+                 std::string("the ") + TypeName(callable.returns) + " result " +
+                     (is_signed ? std::to_string(as_signed) : std::to_string(value)) +
+                     " is not a safe integer: a number cannot hold it exactly (leave out "
+                     "numbers: true to get a bigint)");
+      return nullptr;
+    }
+    napi_create_double(env, is_signed ? static_cast<double>(as_signed) : static_cast<double>(value),
+                       &result);
+    return result;
+  }
   switch (callable.returns) {
     case kI32: napi_create_int32(env, static_cast<int32_t>(value), &result); break;
     case kI64: napi_create_bigint_int64(env, static_cast<int64_t>(value), &result); break;
-    case kU64: napi_create_bigint_uint64(env, value, &result); break;
-    // A 32-bit function returns a pointer in one register; the other half of
-    // the 64-bit result holds whatever was left in the next one.
-    case kPtr: napi_create_bigint_uint64(env, static_cast<uintptr_t>(value), &result); break;
+    case kU64:
+    case kPtr: napi_create_bigint_uint64(env, value, &result); break;
     default: napi_get_undefined(env, &result); break;
   }
   return result;
@@ -287,6 +307,7 @@ Napi::Value NewCallable(Napi::Env env, std::shared_ptr<Region> region, size_t of
     callable->args[i] = static_cast<Type>(args.Get(i).As<Napi::Number>().Uint32Value());
   }
   callable->returns = static_cast<Type>(spec.Get("returns").As<Napi::Number>().Uint32Value());
+  callable->numbers = spec.Get("numbers").ToBoolean().Value();
   callable->jit = spec.Get("jit").ToBoolean().Value();
   callable->code = region->address() + offset;
   callable->generation = region->generation();

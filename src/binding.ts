@@ -43,7 +43,7 @@ export interface NativeMapping {
   flushIcache(): void;
   split(at: number, keepLow: boolean): NativeMapping;
   absorb(other: NativeMapping): void;
-  function(offset: number, signature: { args: number[]; returns: number; jit: boolean }, generation: number): (...args: unknown[]) => unknown;
+  function(offset: number, signature: { args: number[]; returns: number; numbers: boolean; jit: boolean }, generation: number): (...args: unknown[]) => unknown;
   /** Resizes, in place or (mayMove) anywhere; views are detached. */
   remap(size: number, mayMove: boolean): void;
   /** One byte per page of the page-aligned range: 1 where resident. */

@@ -7,7 +7,8 @@ import { describe, fail, failUnreadable } from './errors';
 /**
  * A C argument or result type: 32-bit integer, 64-bit signed or unsigned
  * integer, pointer, or double. Integers accept a number or a bigint; `i64`,
- * `u64` and `ptr` results are bigints.
+ * `u64` and `ptr` results are bigints, or numbers with
+ * {@link FunctionSignature.numbers}.
  */
 export type NativeType = 'i32' | 'i64' | 'u64' | 'ptr' | 'f64';
 
@@ -17,17 +18,26 @@ export interface FunctionSignature {
   readonly args: readonly NativeType[];
   /** The C type of the result, or `'void'`. */
   readonly returns: NativeType | 'void';
+  /**
+   * `true`: an `i64`, `u64` or `ptr` result comes back as a number instead
+   * of a bigint, which saves allocating a bigint per call; a result that a
+   * number cannot hold exactly (beyond ±(2^53 − 1)) throws
+   * `ERR_OUT_OF_RANGE`. Default `false`.
+   */
+  readonly numbers?: boolean;
 }
 
-type JsValue<T extends NativeType | 'void'> = T extends 'i32' | 'f64'
+type JsValue<T extends NativeType | 'void', Numbers> = T extends 'i32' | 'f64'
   ? number
   : T extends 'void'
     ? void
-    : bigint;
+    : Numbers extends true
+      ? number
+      : bigint;
 type JsArgument<T extends NativeType> = T extends 'f64' ? number : T extends 'i32' ? number : number | bigint;
 
 /** The JavaScript function {@link Mmap.asFunction} returns for a signature. */
-export type GeneratedFunction<S extends FunctionSignature> = (...args: JsArguments<S['args']>) => JsValue<S['returns']>;
+export type GeneratedFunction<S extends FunctionSignature> = (...args: JsArguments<S['args']>) => JsValue<S['returns'], S['numbers']>;
 type JsArguments<A extends readonly NativeType[]> = { -readonly [K in keyof A]: JsArgument<A[K]> };
 
 // The order is the type codes of native/call.cc.
@@ -43,22 +53,23 @@ function typeCode(value: unknown, what: string, allowVoid: boolean): number {
   return code;
 }
 
-const SIGNATURE = 'an object { args: NativeType[], returns: NativeType | "void" }';
+const SIGNATURE = 'an object { args: NativeType[], returns: NativeType | "void", numbers?: boolean }';
 
 /**
  * The signature's fields, each read once: a getter or Proxy could answer
  * differently on a second read, or throw on any read.
  */
-function readSignature(signature: unknown): { args: unknown[]; returns: unknown } {
+function readSignature(signature: unknown): { args: unknown[]; returns: unknown; numbers: unknown } {
   if (typeof signature !== 'object' || signature === null) {
     fail('ERR_INVALID_ARG_TYPE', `signature must be ${SIGNATURE}, got ${describe(signature)}`);
   }
   let args: unknown;
   let returns: unknown;
+  let numbers: unknown;
   let isArray = false;
   let count: unknown;
   try {
-    ({ args, returns } = signature as { args: unknown; returns: unknown });
+    ({ args, returns, numbers } = signature as { args: unknown; returns: unknown; numbers: unknown });
     isArray = Array.isArray(args); // throws for a revoked Proxy
     if (isArray) count = (args as unknown[]).length;
   } catch (error) {
@@ -79,14 +90,18 @@ function readSignature(signature: unknown): { args: unknown[]; returns: unknown 
       failUnreadable(`signature.args[${index}]`, 'a NativeType', error);
     }
   }
-  return { args: types, returns };
+  return { args: types, returns, numbers };
 }
 
 /** @internal The signature as native/call.cc reads it. */
-export function encodeSignature(signature: FunctionSignature): { args: number[]; returns: number } {
-  const { args, returns } = readSignature(signature);
+export function encodeSignature(signature: FunctionSignature): { args: number[]; returns: number; numbers: boolean } {
+  const { args, returns, numbers } = readSignature(signature);
+  if (numbers !== undefined && typeof numbers !== 'boolean') {
+    fail('ERR_INVALID_ARG_TYPE', `signature.numbers must be a boolean, got ${describe(numbers)}`);
+  }
   return {
     args: args.map((type, index) => typeCode(type, `args[${index}]`, false)),
     returns: typeCode(returns, 'returns', true),
+    numbers: numbers === true,
   };
 }

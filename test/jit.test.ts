@@ -115,6 +115,29 @@ describe.skipIf(!code)(`generated code (${abi}${code ? '' : `: ${noCode}`})`, ()
     expect(add(2, 40)).toBe(42n);
   });
 
+  it('numbers: true gives 64-bit results as numbers while they are safe integers, and ERR_OUT_OF_RANGE beyond', () => {
+    const exec = compile(code!.add);
+    const add = exec.asFunction(0, { ...I64_ADD, numbers: true });
+    expect(add(2, 40)).toBe(42);
+    expect(add(-5, 3)).toBe(-2);
+    const max = Number.MAX_SAFE_INTEGER;
+    expect(add(max - 1, 1)).toBe(max);
+    expect(add(-max + 1, -1)).toBe(-max);
+    expect(() => add(max, 1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('9007199254740992') }));
+    expect(() => add(-max, -1)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE', message: expect.stringContaining('-9007199254740992') }));
+    const unsigned = exec.asFunction(0, { args: ['u64', 'u64'], returns: 'u64', numbers: true });
+    expect(unsigned(2n ** 52n, 2n ** 52n - 1n)).toBe(max);
+    // -1 + 0 as u64 is 2^64 - 1: far beyond a number's exact range.
+    expect(() => unsigned(2n ** 64n - 1n, 0)).toThrow(expect.objectContaining({ code: 'ERR_OUT_OF_RANGE' }));
+    // Without numbers: true the same function gives bigints, and false is the default.
+    expect(exec.asFunction(0, { ...I64_ADD, numbers: false })(max, 1)).toBe(2n ** 53n);
+    expect(exec.asFunction(0, { args: ['ptr', 'ptr'], returns: 'ptr', numbers: true })(40, 2)).toBe(42);
+    expect(() => exec.asFunction(0, { ...I64_ADD, numbers: 'yes' as unknown as boolean })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_TYPE', message: expect.stringContaining('signature.numbers') }),
+    );
+    exec.unmap();
+  });
+
   it('once the handle is unmapped or consumed, the function throws instead of running', () => {
     const exec = compile(code!.add);
     const add = exec.asFunction(0, I64_ADD);

@@ -30,3 +30,9 @@ add(1n, 2n);
 const wrong: number = add(1, 2);
 void sum;
 void wrong;
+const addNumbers = code.asFunction(0, { args: ['i64', 'i64'], returns: 'i64', numbers: true });
+const small: number = addNumbers(1, 2);
+// @ts-expect-error with numbers: true, i64 results are numbers
+const notBig: bigint = addNumbers(1, 2);
+void small;
+void notBig;
