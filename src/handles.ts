@@ -791,10 +791,11 @@ abstract class BytesHandle extends MappedHandle {
   }
 
   /**
-   * {@link BytesHandle.wait} without blocking: the wait runs on the libuv
-   * thread pool (in slices of at most 250 ms, so that it holds no pool thread
-   * for long). The pages stay mapped until it ends; if the handle is unmapped
-   * meanwhile, the promise rejects with `ERR_MMAP_CLOSED` within 250 ms.
+   * {@link BytesHandle.wait} without blocking: the wait runs on a thread of
+   * its own, not on libuv's pool, so that pending waits never hold up file
+   * or crypto work; like a pending read, it keeps the process alive. The
+   * pages stay mapped until it ends; if the handle is unmapped meanwhile,
+   * the wait is cancelled and the promise rejects with `ERR_MMAP_CLOSED`.
    */
   waitAsync(offset: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
     try {

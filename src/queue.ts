@@ -512,8 +512,8 @@ export class RingQueue implements Disposable {
   }
 
   /**
-   * {@link RingQueue.write} without blocking the thread: waits for room on
-   * the libuv thread pool. The caller must not change `bytes` until the
+   * {@link RingQueue.write} without blocking the thread: waits for room with
+   * {@link MmapMut.waitAsync}. The caller must not change `bytes` until the
    * promise settles.
    */
   async writeAsync(bytes: ArrayBufferView): Promise<void> {
@@ -555,7 +555,7 @@ export class RingQueue implements Disposable {
     }
   }
 
-  /** {@link RingQueue.read} without blocking the thread: waits on the libuv thread pool. */
+  /** {@link RingQueue.read} without blocking the thread: waits with {@link MmapMut.waitAsync}. */
   async readAsync(max?: number): Promise<Uint8Array | null> {
     const queue = live(this);
     return (await runAsync(reading(queue, checkMax(max, queue.#capacity), null, null))) as Uint8Array | null;
@@ -582,7 +582,7 @@ export class RingQueue implements Disposable {
     return runBlocking(untilReadable(live(this), timeout));
   }
 
-  /** {@link RingQueue.waitReadable} on the libuv thread pool. */
+  /** {@link RingQueue.waitReadable} without blocking the thread. */
   async waitReadableAsync(timeoutMs?: number): Promise<QueueWaitResult> {
     const timeout = checkTimeout(timeoutMs);
     return runAsync(untilReadable(live(this), timeout));
@@ -599,7 +599,7 @@ export class RingQueue implements Disposable {
     return runBlocking(untilWritable(queue, checkNeed(queue, bytes), timeout));
   }
 
-  /** {@link RingQueue.waitWritable} on the libuv thread pool. */
+  /** {@link RingQueue.waitWritable} without blocking the thread. */
   async waitWritableAsync(bytes = 1, timeoutMs?: number): Promise<QueueWaitResult> {
     const timeout = checkTimeout(timeoutMs);
     const queue = live(this);
