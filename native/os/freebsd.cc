@@ -53,6 +53,9 @@ Error remap(uint8_t*, size_t, size_t, bool, uint8_t**, bool* done) {
   return {};
 }
 
+// No mremap: remap() maps more of the file through a kept descriptor.
+bool keeps_file_descriptor() { return true; }
+
 }  // namespace kernel
 
 Error lock_on_fault(uint8_t*, size_t) { return Error{Error::kUnsupported, "mlock2"}; }

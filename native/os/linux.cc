@@ -111,6 +111,9 @@ Error remap(uint8_t* address, size_t old_size, size_t new_size, bool may_move, u
   return {};
 }
 
+// mremap() grows and moves file mappings: no descriptor is kept.
+bool keeps_file_descriptor() { return false; }
+
 }  // namespace kernel
 
 Error lock_on_fault(uint8_t* address, size_t size) {
