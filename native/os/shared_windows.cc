@@ -37,13 +37,8 @@
 // Pages of one process (anonymous memory, private views) need none of this:
 // a list of waiters in the process, under a lock, serves them and counts
 // exactly whom a notify woke.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "windows_internal.h"
+
 #include <ntsecapi.h>
 
 #include <algorithm>
@@ -55,11 +50,6 @@
 #include "shared.h"
 
 namespace memmap::os {
-
-// Defined in windows.cc, which owns Allocation: what a waiter on `word` is
-// queued by; an empty *object for pages of this process alone.
-Error wait_key(const AllocationRef& allocation, const void* word, const std::wstring** object,
-               uint64_t* offset);
 
 namespace {
 

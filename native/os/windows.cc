@@ -11,13 +11,7 @@
 // remap() grows a piece only within its own allocation, or moves it to a new
 // one (copying anonymous memory, mapping a view anew); a ring (map_ring) is
 // two views of one section back to back, one Allocation with both. See each.
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#ifndef NOMINMAX
-#define NOMINMAX
-#endif
-#include <windows.h>
+#include "windows_internal.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -30,13 +24,6 @@
 #include "shared.h"
 
 namespace memmap::os {
-
-// Defined in shared_windows.cc: the name every process gives the object
-// behind `handle` (a file, or a section), or empty if it has none.
-Error wait_object_name(HANDLE handle, bool file, std::wstring* name);
-// Closes this process's wait table and semaphores of `object` unless a wait
-// uses them now: its mapping here is gone.
-void forget_wait_object(const std::wstring& object);
 
 struct Allocation {
   // kRing: map_ring()'s two views of one section, back to back.
@@ -553,8 +540,7 @@ AllocationRef adopt(uint8_t* address, size_t size) {
   return allocation;
 }
 
-// For shared_windows.cc, which cannot see Allocation: what a waiter on `word`
-// is queued by. An empty *object: pages of this process alone.
+// For shared_windows.cc, which cannot see Allocation (windows_internal.h).
 Error wait_key(const AllocationRef& allocation, const void* word, const std::wstring** object,
                uint64_t* offset) {
   static const std::wstring kThisProcess;
