@@ -52,6 +52,17 @@ enum class WaitResult { kOk, kNotEqual, kTimedOut };
 // `word` is 4-byte aligned in pages of `allocation` mapped shared.
 Error wait_on_address(const AllocationRef& allocation, const uint32_t* word, uint32_t expected,
                       double timeout_ms, WaitResult* result);
+// How many times wait_on_address looks at the word (with a pause between)
+// before it sleeps in the kernel: on POSIX always, on Windows in a wait
+// across processes (one on pages of this process alone sleeps at once on a
+// condition variable, see shared_windows.cc). A sleep and its wake-up cost
+// tens of microseconds of kernel round trip, while a peer on another core
+// that answers at once (a ping-pong between two threads or processes) does
+// so within the few microseconds these pauses take (an AMD EPYC, whose pause
+// is slow, took 7 microseconds for 200). Spinning longer would only burn a
+// core for waiters that really have to wait.
+constexpr int kWaitSpins = 100;
+
 // Wakes up to `count` waiters on `word`; *woken says how many (as far as
 // the platform tells: macOS and FreeBSD do not count, and report `count`
 // capped at the waiters they know of, or 0/1).

@@ -360,11 +360,6 @@ Error wake(const uint32_t* word, uint32_t count, uint32_t* woken) {
 
 }  // namespace
 
-// How many times a waiter looks at the word before it sleeps: a few
-// microseconds, in which a peer on another core usually answers, and a
-// sleep and wake-up in the kernel (tens of microseconds) are saved.
-constexpr int kSpins = 100;
-
 inline void pause() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_ia32_pause();
@@ -377,7 +372,7 @@ Error wait_on_address(const AllocationRef&, const uint32_t* word, uint32_t expec
                       double timeout_ms, WaitResult* result) {
   Deadline deadline(timeout_ms);
   uint32_t value;
-  for (int spin = 0; spin < kSpins; ++spin) {
+  for (int spin = 0; spin < kWaitSpins; ++spin) {  // see shared.h
     if (!load(word, &value)) return Error{EFAULT, "reading the word"};
     if (value != expected) {
       *result = WaitResult::kNotEqual;

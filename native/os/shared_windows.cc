@@ -31,8 +31,8 @@
 //
 // Cost: a wait that blocks is one WaitForSingleObject, a notify that finds a
 // waiter one ReleaseSemaphore; a notify that finds none is an interlocked
-// read. Before blocking, a wait spins briefly, so that a ping-pong between
-// two processes on two cores mostly never sleeps.
+// read. Before blocking, a wait spins briefly (kWaitSpins, shared.h), so that
+// a ping-pong between two processes on two cores mostly never sleeps.
 //
 // Pages of one process (anonymous memory, private views) need none of this:
 // a list of waiters in the process, under a lock, serves them and counts
@@ -557,11 +557,6 @@ bool leave(const WordQueue& queue) {
   return true;
 }
 
-// How long a wait looks at the word before it sleeps: a few microseconds
-// (7 on an AMD EPYC, whose pause is slow), less than a kernel round trip, and
-// long enough for a peer on another core that answers at once.
-constexpr int kSpins = 200;
-
 Error shared_wait(const WordQueue& queue, const uint32_t* word, uint32_t expected,
                   double timeout_ms, WaitResult* result) {
   if (load(word) != expected) {
@@ -570,7 +565,7 @@ Error shared_wait(const WordQueue& queue, const uint32_t* word, uint32_t expecte
   }
   // The word changing during the spin is as if a notify had come: a wait
   // may return kOk without one.
-  for (int spin = 0; spin < kSpins && timeout_ms != 0; ++spin) {
+  for (int spin = 0; spin < kWaitSpins && timeout_ms != 0; ++spin) {
     YieldProcessor();
     if (load(word) != expected) {
       *result = WaitResult::kOk;
