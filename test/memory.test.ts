@@ -227,6 +227,38 @@ describe.skipIf(!accountingReadHere)(`huge pages (${accountingHere})`, () => {
     expect(smapsAt(byFlag.start)!.vmFlags).toContain('ht');
     byFlag.unmap();
   });
+
+  const remapNote = isWindows ? 'Windows cannot reserve large pages, nor grow them' : underQemu ? qemuLacks.mapHugetlb : '';
+  it.skipIf(isWindows || underQemu)(`remap() resizes a huge-page reservation by whole huge pages${remapNote ? ` (skipped: ${remapNote})` : ''}`, () => {
+    const reserved = new MmapOptions(2 * hugeSize).withPageSize(hugeSize).reserveNone();
+    expect(() => reserved.remap(hugeSize + P)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_INVALID_SIZE' }));
+    reserved.remap(hugeSize);
+    expect(reserved.size).toBe(hugeSize);
+    // Linux's mremap refuses to grow hugetlb pages: this goes by hand.
+    reserved.remap(3 * hugeSize, { mayMove: true });
+    expect(reserved.size).toBe(3 * hugeSize);
+    expect(() => reserved.splitOff(P)).toThrow(expect.objectContaining({ code: 'ERR_MMAP_INVALID_OFFSET' }));
+    reserved.unmap();
+  });
+
+  it.skipIf(isWindows || !writable || underQemu)(`remap() grows and shrinks real 2 MiB pages, keeping their bytes (${isWindows ? 'skipped: Windows cannot grow large pages' : `needs a writable ${control}${underQemu ? `; skipped: ${qemuLacks.mapHugetlb}` : ''}`})`, () => {
+    fs.writeFileSync(control, '8');
+    if (Number(fs.readFileSync(control, 'utf8')) < 6) {
+      console.log('skipped: the kernel could not reserve six 2 MiB huge pages');
+      return;
+    }
+    const mapping = new MmapOptions(2 * hugeSize).withPageSize(hugeSize).mapMut();
+    mapping.bytes[0] = 7;
+    mapping.bytes[2 * hugeSize - 1] = 8;
+    mapping.remap(4 * hugeSize, { mayMove: true });
+    expect(mapping.size).toBe(4 * hugeSize);
+    expect([mapping.bytes[0], mapping.bytes[2 * hugeSize - 1], mapping.bytes[4 * hugeSize - 1]]).toEqual([7, 8, 0]);
+    expect(smapsAt(mapping.start + BigInt(3 * hugeSize))!.fields.KernelPageSize).toBe(2048);
+    mapping.remap(hugeSize);
+    expect(mapping.size).toBe(hugeSize);
+    expect(mapping.bytes[0]).toBe(7);
+    mapping.unmap();
+  });
 });
 
 describe('operations on a live mapping', () => {

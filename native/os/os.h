@@ -77,7 +77,8 @@ Error file_handle(int fd, FileHandle* out);
 // One allocation as the OS made it. Pieces of it (after a split) share it;
 // when the last piece lets go, its destructor releases whatever the platform
 // keeps per allocation (on Windows the reservation or the file view; on POSIX
-// nothing: each piece unmaps its own pages).
+// each piece unmaps its own pages, and where there is no mremap (macOS,
+// FreeBSD) a file mapping's allocation holds a duplicate of its descriptor).
 struct Allocation;
 using AllocationRef = std::shared_ptr<Allocation>;
 
@@ -133,8 +134,9 @@ AllocationRef adopt(uint8_t* address, size_t size);
 // `new_size` (both multiples of the page size, or of the huge page size the
 // piece was mapped with): shrinking releases the tail; growing maps the range
 // right after it only if that is free (never replacing anything), else, with
-// `may_move`, moves the whole piece elsewhere (Linux: mremap; Windows and the
-// BSDs: anonymous memory is copied, a Windows file view is mapped anew); else
+// `may_move`, moves the whole piece elsewhere (Linux: mremap, except for
+// growing huge pages, which are copied; Windows and the BSDs: anonymous
+// memory is copied, a file is mapped anew); else
 // kCannotGrowInPlace. `access` is the piece's protection now (kNone for
 // reserved pages), for the pages it gains. *moved_to is the piece's address
 // afterwards. On error the piece is as it was.

@@ -361,10 +361,15 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
             size_t new_size, uint32_t access, bool may_move, uint8_t** moved_to) {
   *moved_to = address;
   if (new_size == old_size) return {};
-  bool done = false;
-  Error error = kernel::remap(address, old_size, new_size, may_move, moved_to, &done);
-  if (done || error) return error;
-  // Without mremap: by hand.
+  // Linux's mremap refuses to grow hugetlb mappings (EINVAL): anonymous huge
+  // pages grow by hand, as everything does where the kernel has no mremap.
+  bool huge_growth = allocation->anonymous && (allocation->flags & kHugePages) && new_size > old_size;
+  if (!huge_growth) {
+    bool done = false;
+    Error error = kernel::remap(address, old_size, new_size, may_move, moved_to, &done);
+    if (done || error) return error;
+  }
+  // By hand.
   if (new_size < old_size) {
     if (allocation->keeps_file) {
       std::lock_guard<std::mutex> hold(allocation->mutex);
@@ -381,6 +386,9 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
   }
   int prot = prot_of(access);
   int flags = allocation->map_flags | MAP_ANONYMOUS;
+  // Reserved (or inaccessible) pages take no commit charge, nor huge pages
+  // from the pool, until they are touched.
+  if (access == kNone) flags |= MAP_NORESERVE;
   uint8_t* wanted = address + old_size;
   size_t more = new_size - old_size;
   void* tail = mmap(wanted, more, prot, flags | kernel::exclusive_fixed_flags(), -1, 0);
