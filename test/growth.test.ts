@@ -108,10 +108,10 @@ describe('remap()', () => {
     return mapping;
   }
 
-  const noInPlace = isWindows
-    ? 'Windows cannot grow a mapping into address space of another allocation'
-    : 'qemu-user 7.2 refuses to grow a 32-bit guest\'s mapping in place (mremap without MREMAP_MAYMOVE: ENOMEM), as it manages that address space itself';
-  it.skipIf(isWindows || underQemu32)(`grows in place where the address space after it is free, keeping its start and its bytes${skipped(isWindows || underQemu32, noInPlace)}`, () => {
+  // On Windows the room is the mapping's own allocation, which its split-off tail gave up.
+  const noInPlace =
+    'qemu-user 7.2 refuses to grow a 32-bit guest\'s mapping in place (mremap without MREMAP_MAYMOVE: ENOMEM), as it manages that address space itself';
+  it.skipIf(underQemu32)(`grows in place where the address space after it is free, keeping its start and its bytes${skipped(underQemu32, noInPlace)}`, () => {
     const mapping = withRoomAfter(G, 3 * G);
     const start = mapping.start;
     mapping.bytes[G - 1] = 7;
@@ -158,6 +158,123 @@ describe('remap()', () => {
     expect(mapping.bytes[0]).toBe(5);
     mapping.unmap();
     blocker.unmap();
+  });
+
+  it.skipIf(underQemu32)(`a piece of a split mapping shrinks and grows back in place over what it gave up, never over the next piece${skipped(underQemu32, noInPlace)}`, () => {
+    const low = new MmapOptions(4 * G).mapMut();
+    const high = low.splitOff(2 * G);
+    const [lowStart, highStart] = [low.start, high.start];
+    low.bytes.set([1, 2], G - 1); // the last byte it keeps, the first it gives up
+    high.bytes[0] = 9;
+    high.bytes[G] = 10;
+    low.remap(G);
+    expect([low.start, low.size, low.bytes[G - 1]]).toEqual([lowStart, G, 1]);
+    low.remap(2 * G);
+    expect([low.start, low.size]).toEqual([lowStart, 2 * G]);
+    // Pages given up and taken back are new, zero-filled, as mremap makes them.
+    expect([low.bytes[G - 1], low.bytes[G]]).toEqual([1, 0]);
+    expect(codeOf(() => low.remap(3 * G))).toBe('ERR_MMAP_CANNOT_GROW_IN_PLACE');
+    expect(low.size).toBe(2 * G);
+    // The split-off piece does the same at its own end.
+    high.remap(G);
+    high.remap(2 * G);
+    expect([high.start, high.bytes[0], high.bytes[G]]).toEqual([highStart, 9, 0]);
+    low.bytes[2 * G - 1] = 3;
+    expect(high.bytes[0]).toBe(9);
+    // Still two pieces of one mapping: they merge again.
+    low.merge(high);
+    expect([low.size, low.bytes[2 * G - 1], low.bytes[2 * G]]).toEqual([4 * G, 3, 9]);
+    low.unmap();
+  });
+
+  it('a piece of a split mapping moves with mayMove, keeping its bytes and leaving the other piece as it was; moved, it is a piece like any other', () => {
+    const low = new MmapOptions(4 * G).mapMut();
+    const high = low.splitOff(2 * G);
+    const [lowStart, highStart] = [low.start, high.start];
+    low.bytes.set([1, 2], 2 * G - 2);
+    low.bytes[0] = 3;
+    high.bytes.set([9, 8], 0);
+    // The other piece is in the way: it moves.
+    low.remap(5 * G, { mayMove: true });
+    expect(low.start).not.toBe(lowStart);
+    expect(low.size).toBe(5 * G);
+    expect([low.bytes[0], low.bytes[2 * G - 2], low.bytes[2 * G - 1], low.bytes[5 * G - 1]]).toEqual([3, 1, 2, 0]);
+    expect([high.start, high.bytes[0], high.bytes[1]]).toEqual([highStart, 9, 8]);
+    // Split again, shrunk, moved again; the other pieces keep their bytes.
+    const tail = low.splitOff(G);
+    tail.remap(G);
+    expect(tail.bytes[G - 2]).toBe(1);
+    tail.remap(8 * G, { mayMove: true });
+    expect([tail.bytes[G - 2], tail.bytes[G - 1], tail.bytes[8 * G - 1]]).toEqual([1, 2, 0]);
+    expect(low.bytes[0]).toBe(3);
+    high.remap(3 * G, { mayMove: true });
+    expect([high.bytes[0], high.bytes[1], high.bytes[3 * G - 1]]).toEqual([9, 8, 0]);
+    // Mapped apart now: nothing to merge.
+    expect(codeOf(() => low.merge(tail))).toBe('ERR_MMAP_MUST_BE_ADJACENT');
+    for (const piece of [low, tail, high]) piece.unmap();
+  });
+
+  it('pieces of a reservation move too, committed with their bytes or still reserved; a piece grows over the range another moved out of', () => {
+    const low = new MmapOptions(4 * G).reserve().makeMut();
+    const lowStart = low.start;
+    const high = low.splitOff(2 * G);
+    const middle = low.splitOff(G).commit(); // [G, 2G)
+    middle.bytes[0] = 6;
+    // high, at [2G, 4G), is in the way.
+    middle.remap(3 * G, { mayMove: true });
+    expect([middle.size, middle.bytes[0], middle.bytes[3 * G - 1]]).toEqual([3 * G, 6, 0]);
+    if (!underQemu32) {
+      low.remap(2 * G); // over [G, 2G), which middle left
+      expect(low.start).toBe(lowStart);
+    }
+    low.remap(3 * G, { mayMove: true });
+    const committed = low.commit();
+    expect([committed.size, committed.bytes[0], committed.bytes[3 * G - 1]]).toEqual([3 * G, 0, 0]);
+    for (const piece of [committed, middle, high]) piece.unmap();
+  });
+
+  it.skipIf(!isLinux && !isWindows)(`a piece of a split file mapping shrinks and grows back over the file's bytes; with mayMove it ${isWindows ? 'is refused on Windows (ERR_MMAP_UNSUPPORTED)' : 'moves'}${skipped(!isLinux && !isWindows, 'macOS and FreeBSD only shrink file mappings')}`, () => {
+    const file = tempFile(4 * G, [7]);
+    try {
+      const low = new MmapOptions(4 * G).withFile(file.fd).withFlags(MmapFlags.SHARED).mapMut();
+      const high = low.splitOff(2 * G);
+      low.bytes[G] = 4; // in the file
+      high.bytes[0] = 9;
+      low.remap(G);
+      if (!underQemu32) {
+        low.remap(2 * G);
+        expect([low.bytes[0], low.bytes[G]]).toEqual([7, 4]);
+        expect(codeOf(() => low.remap(3 * G))).toBe('ERR_MMAP_CANNOT_GROW_IN_PLACE');
+      }
+      const size = low.size;
+      if (isWindows) {
+        // A new view of the file for one piece of the old one: see native/os/windows.cc, remap.
+        expect(codeOf(() => low.remap(3 * G, { mayMove: true }))).toBe('ERR_MMAP_UNSUPPORTED');
+        expect([low.size, low.bytes[0]]).toEqual([size, 7]);
+      } else {
+        low.remap(3 * G, { mayMove: true });
+        expect([low.bytes[0], low.bytes[G], low.bytes[2 * G]]).toEqual([7, 4, 9]);
+      }
+      expect(high.bytes[0]).toBe(9);
+      low.unmap();
+      high.unmap();
+    } finally {
+      file.close();
+    }
+  });
+
+  it.skipIf(!isLinux && !isWindows)(`a private file mapping that shrinks and grows again reads the file there, not what it wrote${skipped(!isLinux && !isWindows, 'macOS and FreeBSD only shrink file mappings')}`, () => {
+    const file = tempFile(2 * G, [7]);
+    try {
+      const mapping = new MmapOptions(2 * G).withFile(file.fd).mapMut();
+      mapping.bytes[G] = 5; // a private copy of the page
+      mapping.remap(G);
+      mapping.remap(2 * G, { mayMove: true });
+      expect([mapping.bytes[0], mapping.bytes[G]]).toEqual([7, 0]);
+      mapping.unmap();
+    } finally {
+      file.close();
+    }
   });
 
   it('a file mapping grows only over bytes the file has; a closed descriptor needs { file }, of the same file', () => {

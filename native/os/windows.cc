@@ -8,18 +8,22 @@
 // and the address range is released once every byte has been unmapped. A
 // piece that leaves without unmap() (intoRaw) keeps the range mapped.
 //
-// remap() grows a piece only within its own allocation, or moves it to a new
-// one (copying anonymous memory, mapping a view anew); a ring (map_ring) is
+// remap() grows a piece only within its own allocation, over pages pieces of
+// it gave up, or moves it to a new one (copying anonymous memory, mapping a
+// view anew; a piece of a split view does not move); a ring (map_ring) is
 // two views of one section back to back, one Allocation with both. See each.
 #include "windows_internal.h"
 
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "fault.h"
 #include "os.h"
 #include "shared.h"
 
@@ -70,27 +74,23 @@ struct Allocation {
   WaitScope wait_scope = WaitScope::kProcess;
   std::wstring wait_object;
   uint64_t object_offset = 0;
+  // Anonymous pieces that remap() moved out of a split mapping (see there):
+  // each moved into a reservation of its own, [base, base + span), which
+  // holds them and any pieces split from them. live_bytes counts those
+  // pieces' bytes (the Allocation's own counts only what is in `base`'s);
+  // the reservation is released when it reaches 0.
+  struct Moved {
+    uint8_t* base;
+    size_t span;
+    size_t live_bytes;
+  };
+  std::vector<Moved> moved;
 
   Allocation(Kind kind, uint8_t* base, bool owns_base)
       : kind(kind), base(base), owns_base(owns_base) {}
   Allocation(const Allocation&) = delete;
   Allocation& operator=(const Allocation&) = delete;
-
-  ~Allocation() {
-    if (owns_base && live_bytes == 0) {
-      if (kind == Kind::kAnonymous) {
-        VirtualFree(base, 0, MEM_RELEASE);
-      } else {
-        // A view that replaced a placeholder leaves free address space too.
-        UnmapViewOfFile(base);
-        for (uint8_t* view : more_views) UnmapViewOfFile(view);
-      }
-    }
-    if (file) CloseHandle(file);
-    if (section) CloseHandle(section);
-    // Kept for the next wait on the object while it is mapped, not after.
-    if (!wait_object.empty()) forget_wait_object(wait_object);
-  }
+  ~Allocation();  // below, with the pieces' bookkeeping
 };
 
 namespace {
@@ -253,6 +253,196 @@ Error per_view(const AllocationRef& allocation, uint8_t* address, size_t size, S
   if (allocation->more_views.empty()) return f(address, size);
   return per_allocation(address, size, f);
 }
+
+// --- pieces -------------------------------------------------------------------
+//
+// Which pages of an allocation its pieces have given up (unmap(), or remap()
+// shrinking) while the allocation lives on: in anonymous memory they are
+// decommitted, in a view inaccessible, and either way still the
+// allocation's. A piece grows back in place only over these (grow_in_place):
+// what the OS shows after a piece (reserved pages, or inaccessible ones in a
+// view) may as well be another piece's reservation, pages a piece kept when
+// it left by intoRaw(), or pages another handle adopted, and only this
+// record tells them apart. A range leaves it when a piece grows over it,
+// when adopt() gives it to another handle, and when its allocation goes.
+//
+// One lock for the record and for what pieces of one allocation share
+// (live_bytes, moved): pieces may be released in other threads (the last
+// holder of shared pages). Never held while taking the registry of live
+// ranges (fault.h), which callers may hold while taking this one.
+
+SRWLOCK pieces_lock = SRWLOCK_INIT;
+
+class PiecesLock {
+ public:
+  PiecesLock() { AcquireSRWLockExclusive(&pieces_lock); }
+  ~PiecesLock() { ReleaseSRWLockExclusive(&pieces_lock); }
+  PiecesLock(const PiecesLock&) = delete;
+  PiecesLock& operator=(const PiecesLock&) = delete;
+};
+
+struct GivenUp {
+  uint8_t* end;
+  const Allocation* allocation;
+};
+
+// By start; ranges never overlap. Never destroyed: allocations may go while
+// the process exits.
+std::map<uint8_t*, GivenUp>& given_up() {
+  static auto* const ranges = new std::map<uint8_t*, GivenUp>;
+  return *ranges;
+}
+
+// Takes [begin, end) out of the record, whoever gave it up.
+void forget_given_up(uint8_t* begin, uint8_t* end) {
+  auto& ranges = given_up();
+  auto it = ranges.lower_bound(begin);
+  if (it != ranges.begin()) {
+    auto before = std::prev(it);
+    if (before->second.end > begin) {
+      GivenUp whole = before->second;
+      before->second.end = begin;
+      if (whole.end > end) {
+        ranges.emplace(end, whole);
+        return;
+      }
+    }
+  }
+  while (it != ranges.end() && it->first < end) {
+    if (it->second.end > end) {
+      GivenUp rest = it->second;
+      ranges.erase(it);
+      ranges.emplace(end, rest);
+      return;
+    }
+    it = ranges.erase(it);
+  }
+}
+
+void record_given_up(const Allocation& allocation, uint8_t* begin, uint8_t* end) {
+  forget_given_up(begin, end);
+  given_up().emplace(begin, GivenUp{end, &allocation});
+}
+
+// Whether pieces of `allocation` gave up all of [begin, end).
+bool all_given_up_by(const Allocation& allocation, uint8_t* begin, uint8_t* end) {
+  const auto& ranges = given_up();
+  for (uint8_t* at = begin; at < end;) {
+    auto it = ranges.upper_bound(at);
+    if (it == ranges.begin()) return false;
+    --it;
+    if (it->second.allocation != &allocation || it->second.end <= at) return false;
+    at = it->second.end;
+  }
+  return true;
+}
+
+// The reservation of moved pieces that holds `address`, or null: the
+// address is in `base`'s.
+Allocation::Moved* moved_holding(Allocation& allocation, const uint8_t* address) {
+  for (Allocation::Moved& moved : allocation.moved) {
+    if (address >= moved.base && address < moved.base + moved.span) return &moved;
+  }
+  return nullptr;
+}
+
+// Whether the piece of `size` bytes is all that `allocation` holds: no other
+// piece, and no pages that a piece kept when it left by intoRaw().
+bool only_piece(const Allocation& allocation, size_t size) {
+  size_t live = allocation.live_bytes;
+  for (const Allocation::Moved& moved : allocation.moved) live += moved.live_bytes;
+  return live == size;
+}
+
+void release_moved(Allocation& allocation, Allocation::Moved* moved) {
+  forget_given_up(moved->base, moved->base + moved->span);
+  VirtualFree(moved->base, 0, MEM_RELEASE);
+  allocation.moved.erase(allocation.moved.begin() + (moved - allocation.moved.data()));
+}
+
+// Counts the `size` bytes at `address`, given up by a piece, out of what the
+// allocation holds (under the lock). A reservation of moved pieces goes with
+// its last byte, and so does `base`'s then, which nothing else releases
+// while moved pieces live; until then given-up pages are recorded.
+void count_given_up(Allocation& allocation, uint8_t* address, size_t size) {
+  if (Allocation::Moved* moved = moved_holding(allocation, address)) {
+    moved->live_bytes -= size;
+    if (moved->live_bytes == 0) {
+      release_moved(allocation, moved);
+    } else {
+      record_given_up(allocation, address, address + size);
+    }
+    return;
+  }
+  allocation.live_bytes -= size;
+  // Rings and adopted views are never grown into (remap refuses them), and
+  // pages of someone else's allocation are theirs.
+  if (!allocation.owns_base || allocation.kind == Allocation::Kind::kRing ||
+      !allocation.more_views.empty()) {
+    return;
+  }
+  if (allocation.live_bytes == 0 && !allocation.moved.empty()) {
+    // Only anonymous memory has moved pieces.
+    forget_given_up(allocation.base, allocation.base + allocation_extent(allocation.base));
+    VirtualFree(allocation.base, 0, MEM_RELEASE);
+    allocation.owns_base = false;
+    return;
+  }
+  record_given_up(allocation, address, address + size);
+}
+
+// Lets go of every page `allocation` holds, which are all the piece's at
+// `address` (only_piece): remap() moved it to a new allocation.
+void let_go_of_everything(Allocation& allocation, uint8_t* address, size_t size) {
+  const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
+  if (allocation.owns_base) {
+    forget_given_up(allocation.base, allocation.base + allocation_extent(allocation.base));
+    if (anonymous) {
+      VirtualFree(allocation.base, 0, MEM_RELEASE);
+    } else {
+      UnmapViewOfFile(allocation.base);
+    }
+  } else if (!moved_holding(allocation, address)) {
+    // Pages adopted from someone else's allocation go as unmap() takes them.
+    DWORD previous;
+    if (anonymous) {
+      VirtualFree(address, size, MEM_DECOMMIT);
+    } else {
+      VirtualProtect(address, size, PAGE_NOACCESS, &previous);
+    }
+  }
+  while (!allocation.moved.empty()) release_moved(allocation, &allocation.moved.back());
+}
+
+}  // namespace
+
+Allocation::~Allocation() {
+  {
+    // The record of its given-up pages goes with it, released or not (pages
+    // that a piece kept by leaving with intoRaw() stay mapped, and no piece
+    // of this allocation is left to grow over any of them).
+    PiecesLock lock;
+    if (owns_base) forget_given_up(base, base + allocation_extent(base));
+    for (const Moved& piece : moved) forget_given_up(piece.base, piece.base + piece.span);
+  }
+  if (owns_base && live_bytes == 0) {
+    if (kind == Kind::kAnonymous) {
+      VirtualFree(base, 0, MEM_RELEASE);
+    } else {
+      // A view that replaced a placeholder leaves free address space too.
+      UnmapViewOfFile(base);
+      for (uint8_t* view : more_views) UnmapViewOfFile(view);
+    }
+  }
+  // Reservations of moved pieces are released with their last byte; one
+  // still counted here holds pages a piece kept by leaving with intoRaw().
+  if (file) CloseHandle(file);
+  if (section) CloseHandle(section);
+  // Kept for the next wait on the object while it is mapped, not after.
+  if (!wait_object.empty()) forget_wait_object(wait_object);
+}
+
+namespace {
 
 // MAP_FIXED over memory already there. Windows cannot map over an
 // allocation, but it can take over pages of one VirtualAlloc allocation:
@@ -510,6 +700,13 @@ Error map(const MapRequest& request, Mapping* out) {
 }
 
 AllocationRef adopt(uint8_t* address, size_t size) {
+  {
+    // Given-up pages of a piece (take_over, or a view's inaccessible pages
+    // adopted as they are) are the new handle's now: the piece cannot grow
+    // back over them.
+    PiecesLock lock;
+    forget_given_up(address, address + size);
+  }
   MEMORY_BASIC_INFORMATION info{};
   VirtualQuery(address, &info, sizeof info);
   auto* base = static_cast<uint8_t*>(info.AllocationBase);
@@ -580,7 +777,10 @@ Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
   });
   // Counted only once given up, so that an unmap() tried again after a
   // failure does not count the bytes twice.
-  if (!error) allocation->live_bytes -= size;
+  if (!error) {
+    PiecesLock lock;
+    count_given_up(*allocation, address, size);
+  }
   return error;
 }
 
@@ -752,17 +952,34 @@ Error is_mapped(uint8_t* address, size_t size, bool* mapped) {
 // --- remap ------------------------------------------------------------------
 //
 // Windows can neither extend an allocation nor move one. So a piece grows in
-// place only over pages its own allocation already holds and no piece uses
-// (those a shrink or an unmap gave up: never past the allocation, whose
-// reservation or view is as large as it was made), and moves by making a new
-// allocation: anonymous memory is copied into it (region by region, each
-// with its protection; reserved pages stay reserved), a view is mapped anew
-// over the same file or section at the same offset. Shrinking gives up the
-// tail as unmap() does, for any piece. Growing, and so moving, takes a piece
-// that is all that is left of its allocation (live_bytes == old_size): the
-// Allocation is updated in place, which nothing else may share then, and
-// reserved pages after a piece cannot be told from another piece's
-// reservation. Rings (whose size is fixed) are refused.
+// place only over pages its own allocation already holds and that pieces of
+// it gave up (a shrink, an unmap, a split-off piece that went: never past the
+// allocation, whose reservation or view is as large as it was made; see
+// "pieces" above for why only those), and moves by making a new allocation:
+// anonymous memory is copied into it (region by region, each with its
+// protection; reserved pages stay reserved), a view is mapped anew over the
+// same file or section at the same offset. Shrinking gives up the tail as
+// unmap() does, for any piece.
+//
+// A piece that is all its allocation holds (never split, or the other pieces
+// gone) moves with the Allocation: it is updated in place, as nothing else
+// shares it. A piece of a split mapping:
+//   - shrinks, as any piece does;
+//   - grows in place over pages given up right after it, anonymous or a view
+//     (never over another piece, nor pages another handle adopted, nor pages
+//     a piece kept by leaving with intoRaw(): those were not given up);
+//   - with mayMove, if anonymous, is copied into a reservation of its own
+//     that the Allocation keeps among its `moved` ones, a page larger at both
+//     ends than the piece, so that it is never adjacent to another piece of
+//     the Allocation and a merge (mergeable() sees only the Allocation) can
+//     never join pages of two OS allocations;
+//   - with mayMove, if a view, is refused (ERR_MMAP_UNSUPPORTED): its new
+//     view would be a second view of the object in one Allocation, whose
+//     waits name words by their offset from the one view's base and whose
+//     flush and release know that one view (a ring's two are fixed).
+//     So are moves of a split piece of large pages: they are committed
+//     whole, and a page of guard would be a large page.
+// Rings (whose size is fixed) are refused.
 
 namespace {
 
@@ -816,54 +1033,105 @@ Error each_region(uint8_t* address, size_t size, bool make_readable, Region f) {
   return {};
 }
 
-// Grows the piece over the pages right after it, if its allocation holds
-// them free for it; else kCannotGrowInPlace.
+// Grows the piece over the pages right after it, if pieces of its
+// allocation gave them up; else kCannotGrowInPlace.
 Error grow_in_place(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size) {
   const Error cannot{Error::kCannotGrowInPlace, "VirtualAlloc"};
-  // Large pages are committed whole, never given up one by one; pages of
-  // someone else's allocation are theirs.
-  if (!allocation.owns_base || (allocation.flags & kHugePages)) return cannot;
+  const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
+  // Large pages are committed whole, never given up one by one. A private
+  // view's given-up pages keep what was written to them (a copied page is
+  // the view's until the view goes), where the file's bytes are due: only a
+  // new view (moving) reads them again.
+  if (allocation.flags & kHugePages) return cannot;
+  if (!anonymous && allocation.copy_on_write && (allocation.view_access & FILE_MAP_COPY)) {
+    return cannot;
+  }
   uint8_t* tail = address + old_size;
   const size_t grown = new_size - old_size;
+  // Pages a live handle holds were never given up by this allocation, or
+  // were adopted since (adopt()); asked anyway, before taking the pieces'
+  // lock (see there).
+  if (tracked(reinterpret_cast<uintptr_t>(tail), grown)) return cannot;
+  PiecesLock lock;
+  Allocation::Moved* moved = moved_holding(allocation, address);
+  // Pages of someone else's allocation are theirs.
+  if (!moved && !allocation.owns_base) return cannot;
+  const void* base = moved ? moved->base : allocation.base;
+  if (!all_given_up_by(allocation, tail, tail + grown)) return cannot;
+  // And the OS agrees: still that allocation, and still given up there:
+  // decommitted in anonymous memory, committed and inaccessible in a view.
   for (uint8_t* at = tail; at < tail + grown;) {
     MEMORY_BASIC_INFORMATION info;
-    if (!VirtualQuery(at, &info, sizeof info) || info.AllocationBase != allocation.base) {
-      return cannot;
-    }
-    // Given-up pages: decommitted in anonymous memory, committed and
-    // inaccessible in a view.
-    if (allocation.kind == Allocation::Kind::kAnonymous ? info.State != MEM_RESERVE
-                                                         : info.State != MEM_COMMIT) {
-      return cannot;
-    }
+    if (!VirtualQuery(at, &info, sizeof info) || info.AllocationBase != base) return cannot;
+    if (anonymous ? info.State != MEM_RESERVE : info.State != MEM_COMMIT) return cannot;
     at = static_cast<uint8_t*>(info.BaseAddress) + info.RegionSize;
   }
   // The new pages get what the piece's last page has (as mremap gives them
   // its last area's); after a reserved page they stay reserved.
   DWORD protection = protection_at(tail - page_size());
-  const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
-  if (protection == 0 || (!anonymous && protection == PAGE_NOACCESS)) return {};
-  if (allocation.copy_on_write) protection = copy_on_write_protection(protection);
-  DWORD previous;
-  if (anonymous) {
-    if (!VirtualAlloc(tail, grown, MEM_COMMIT, protection)) return fail("VirtualAlloc");
-  } else if (!VirtualProtect(tail, grown, protection, &previous)) {
-    return fail("VirtualProtect");
-  }
-  if (Error error = after_commit(tail, grown, allocation.flags)) {
+  if (protection != 0 && (anonymous || protection != PAGE_NOACCESS)) {
+    if (allocation.copy_on_write) protection = copy_on_write_protection(protection);
+    DWORD previous;
     if (anonymous) {
-      VirtualFree(tail, grown, MEM_DECOMMIT);
-    } else {
-      VirtualProtect(tail, grown, PAGE_NOACCESS, &previous);
+      if (!VirtualAlloc(tail, grown, MEM_COMMIT, protection)) return fail("VirtualAlloc");
+    } else if (!VirtualProtect(tail, grown, protection, &previous)) {
+      return fail("VirtualProtect");
     }
-    return error;
+    if (Error error = after_commit(tail, grown, allocation.flags)) {
+      if (anonymous) {
+        VirtualFree(tail, grown, MEM_DECOMMIT);
+      } else {
+        VirtualProtect(tail, grown, PAGE_NOACCESS, &previous);
+      }
+      return error;
+    }
   }
+  forget_given_up(tail, tail + grown);
+  (moved ? moved->live_bytes : allocation.live_bytes) += grown;
   return {};
 }
 
-// Anonymous memory moves by copy: a new allocation of new_size, region by
-// region as the piece has it (reserved stays reserved, each committed region
-// keeps its protection), the grown pages as the last page is.
+// Copies the anonymous piece into `to`, reserved for new_size bytes: region
+// by region as the piece has it (reserved stays reserved, each committed
+// region keeps its protection), the grown pages as the last page is. `large`:
+// `to` is committed large pages. The caller frees `to` on an error.
+Error copy_anonymous(const Allocation& allocation, uint8_t* address, size_t old_size,
+                     size_t new_size, uint8_t* to, bool large) {
+  DWORD last = 0;
+  bool executable = false;
+  Error error = each_region(address, old_size, true, [&](size_t offset, size_t length,
+                                                         const MEMORY_BASIC_INFORMATION& info) {
+    last = info.State == MEM_COMMIT ? info.Protect & ~static_cast<DWORD>(PAGE_GUARD) : 0;
+    if (info.State != MEM_COMMIT) return Error{};
+    if (!large && !VirtualAlloc(to + offset, length, MEM_COMMIT, PAGE_READWRITE)) {
+      return fail("VirtualAlloc");
+    }
+    std::memcpy(to + offset, address + offset, length);
+    executable |= (info.Protect & 0xf0) != 0;
+    DWORD previous;
+    if (!VirtualProtect(to + offset, length, info.Protect, &previous)) {
+      return fail("VirtualProtect");
+    }
+    return after_commit(to + offset, length, allocation.flags);
+  });
+  const size_t grown = new_size - old_size;
+  if (!error && (last || large)) {
+    DWORD previous;
+    if (!large && !VirtualAlloc(to + old_size, grown, MEM_COMMIT, last)) {
+      error = fail("VirtualAlloc");
+    } else if (large && !VirtualProtect(to + old_size, grown, last ? last : PAGE_NOACCESS,
+                                        &previous)) {
+      error = fail("VirtualProtect");
+    } else {
+      error = after_commit(to + old_size, grown, allocation.flags);
+    }
+  }
+  if (!error && executable) FlushInstructionCache(GetCurrentProcess(), to, old_size);
+  return error;
+}
+
+// Anonymous memory that is all its allocation holds moves by copy into a new
+// allocation of new_size, which becomes the Allocation's.
 Error move_anonymous(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size,
                      uint8_t** moved_to) {
   const bool large = allocation.flags & kHugePages;
@@ -872,46 +1140,13 @@ Error move_anonymous(Allocation& allocation, uint8_t* address, size_t old_size, 
                            PAGE_READWRITE)
             : VirtualAlloc(nullptr, new_size, MEM_RESERVE, PAGE_NOACCESS));
   if (!fresh) return fail("VirtualAlloc");
-  DWORD last = 0;
-  bool executable = false;
-  Error error = each_region(address, old_size, true, [&](size_t offset, size_t length,
-                                                         const MEMORY_BASIC_INFORMATION& info) {
-    last = info.State == MEM_COMMIT ? info.Protect & ~static_cast<DWORD>(PAGE_GUARD) : 0;
-    if (info.State != MEM_COMMIT) return Error{};
-    if (!large && !VirtualAlloc(fresh + offset, length, MEM_COMMIT, PAGE_READWRITE)) {
-      return fail("VirtualAlloc");
-    }
-    std::memcpy(fresh + offset, address + offset, length);
-    executable |= (info.Protect & 0xf0) != 0;
-    DWORD previous;
-    if (!VirtualProtect(fresh + offset, length, info.Protect, &previous)) {
-      return fail("VirtualProtect");
-    }
-    return after_commit(fresh + offset, length, allocation.flags);
-  });
-  const size_t grown = new_size - old_size;
-  if (!error && (last || large)) {
-    DWORD previous;
-    if (!large && !VirtualAlloc(fresh + old_size, grown, MEM_COMMIT, last)) {
-      error = fail("VirtualAlloc");
-    } else if (large && !VirtualProtect(fresh + old_size, grown, last ? last : PAGE_NOACCESS,
-                                        &previous)) {
-      error = fail("VirtualProtect");
-    } else {
-      error = after_commit(fresh + old_size, grown, allocation.flags);
-    }
-  }
-  if (error) {
+  if (Error error = copy_anonymous(allocation, address, old_size, new_size, fresh, large)) {
     VirtualFree(fresh, 0, MEM_RELEASE);
     return error;
   }
-  if (executable) FlushInstructionCache(GetCurrentProcess(), fresh, old_size);
   // The old pages go as unmap() would take them, all of them at once.
-  if (allocation.owns_base) {
-    VirtualFree(allocation.base, 0, MEM_RELEASE);
-  } else {
-    VirtualFree(address, old_size, MEM_DECOMMIT);
-  }
+  PiecesLock lock;
+  let_go_of_everything(allocation, address, old_size);
   allocation.base = fresh;
   allocation.owns_base = true;
   allocation.live_bytes = new_size;
@@ -919,9 +1154,36 @@ Error move_anonymous(Allocation& allocation, uint8_t* address, size_t old_size, 
   return {};
 }
 
-// A view moves by being mapped anew, over the same file or section at the
-// same offset, and new_size long. A private view's written pages are its
-// own: those that differ from the file are copied into the new view.
+// A piece of split anonymous memory moves by copy into a reservation of its
+// own, a page larger at both ends (see the top of this part); its old pages
+// are given up as unmap() gives them up.
+Error move_piece(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size,
+                 uint8_t** moved_to) {
+  if (allocation.flags & kHugePages) {
+    return Error{Error::kUnsupported, "remap that moves a piece of a split mapping of large pages"};
+  }
+  const size_t page = page_size();
+  const size_t span = new_size + 2 * page;
+  auto* fresh = static_cast<uint8_t*>(VirtualAlloc(nullptr, span, MEM_RESERVE, PAGE_NOACCESS));
+  if (!fresh) return fail("VirtualAlloc");
+  uint8_t* piece = fresh + page;
+  Error error = copy_anonymous(allocation, address, old_size, new_size, piece, false);
+  if (!error && !VirtualFree(address, old_size, MEM_DECOMMIT)) error = fail("VirtualFree");
+  if (error) {
+    VirtualFree(fresh, 0, MEM_RELEASE);
+    return error;
+  }
+  PiecesLock lock;
+  allocation.moved.push_back(Allocation::Moved{fresh, span, new_size});
+  count_given_up(allocation, address, old_size);
+  *moved_to = piece;
+  return {};
+}
+
+// A view that is all its allocation holds moves by being mapped anew, over
+// the same file or section at the same offset, and new_size long. A private
+// view's written pages are its own: those that differ from the file are
+// copied into the new view.
 Error move_view(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size,
                 uint8_t** moved_to) {
   if (!allocation.file && !allocation.section) {
@@ -993,11 +1255,8 @@ Error move_view(Allocation& allocation, uint8_t* address, size_t old_size, size_
     return error;
   }
   if (executable) FlushInstructionCache(GetCurrentProcess(), piece, new_size);
-  if (allocation.owns_base) {
-    UnmapViewOfFile(allocation.base);
-  } else {
-    VirtualProtect(address, old_size, PAGE_NOACCESS, &previous);
-  }
+  PiecesLock lock;
+  let_go_of_everything(allocation, address, old_size);
   allocation.base = fresh;
   allocation.owns_base = true;
   allocation.object_offset = view_offset;
@@ -1019,17 +1278,22 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, 
   if (new_size == old_size) return {};
   // Shrinking gives up the tail, as unmap() of a piece does: any piece may.
   if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
-  if (allocation->live_bytes != old_size) {
-    return Error{Error::kUnsupported, "remap of a piece of a split mapping"};
-  }
   Error error = grow_in_place(*allocation, address, old_size, new_size);
-  if (!error) {
-    allocation->live_bytes = new_size;
-    return {};
+  if (!error || error.code != Error::kCannotGrowInPlace || !may_move) return error;
+  // Only this thread changes what this piece holds; other pieces may go
+  // meanwhile, which leaves the answer safe (a piece moves as a piece).
+  bool only;
+  {
+    PiecesLock lock;
+    only = only_piece(*allocation, old_size);
   }
-  if (error.code != Error::kCannotGrowInPlace || !may_move) return error;
   if (allocation->kind == Allocation::Kind::kAnonymous) {
-    return move_anonymous(*allocation, address, old_size, new_size, moved_to);
+    return only ? move_anonymous(*allocation, address, old_size, new_size, moved_to)
+                : move_piece(*allocation, address, old_size, new_size, moved_to);
+  }
+  if (!only) {
+    return Error{Error::kUnsupported,
+                 "remap that moves a piece of a split file or shared-memory mapping"};
   }
   return move_view(*allocation, address, old_size, new_size, moved_to);
 }
