@@ -385,12 +385,13 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   if (!next) return Napi::Value();
   if (region->ring() || next->ring()) return ThrowRing(info.Env(), "merged");
   if (region->pinned() || next->pinned()) return ThrowBusy(info.Env());
+  // Shared pages are refused first, whatever else is wrong with the merge.
+  if (!region->Unshare(next)) return ThrowShared(info.Env(), "merge");
   if (!os::mergeable(region->allocation(), next->allocation())) {
     return ThrowError(info.Env(), "ERR_MMAP_BACKING_MISMATCH",
                       "the handles are pieces of different allocations, which this "
                       "platform cannot merge");
   }
-  if (!region->Unshare(next)) return ThrowShared(info.Env(), "merge");
   bool moved = region->DetachViews(info.Env());
   if (next->DetachViews(info.Env()) || moved) return ThrowMovedOut(info.Env());
   region->Consume();
