@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryArea, MemoryAreas, MmapError, MmapFlags, MmapOptions, Protection, ShareMode } from '../src';
 import { parseProcMaps } from '../src/areas';
-import { NO_SUCH_PID } from './helpers';
+import { codeOf, NO_SUCH_PID } from './helpers';
 
 const P = MmapOptions.pageSize();
 const linux = process.platform === 'linux';
@@ -23,16 +23,6 @@ function expectArea(address: bigint, protection: number, shareMode: ShareMode): 
   expect(area.protection & RWX).toBe(protection);
   expect(area.shareMode).toBe(shareMode);
   return area;
-}
-
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MmapError);
-    return (error as MmapError).code;
-  }
-  return undefined;
 }
 
 let dir: string;

@@ -6,19 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MmapError, MmapFlags, MmapMut, MmapOptions, MmapRing, SharedMemory } from '../src';
-import { emulator, isLinux, isWindows, tempFile, underQemu, underQemu32 } from './helpers';
+import { codeOf, emulator, isLinux, isWindows, tempFile, underQemu, underQemu32 } from './helpers';
 
 const P = MmapOptions.pageSize();
 const G = MmapOptions.allocationGranularity();
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return (error as MmapError).code;
-  }
-  return undefined;
-}
 
 const skipped = (skip: boolean, reason: string) => (skip ? ` (skipped: ${reason})` : '');
 

@@ -6,7 +6,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { formatPermissions, MemoryAreas } from '../src';
+import { expect } from 'vitest';
+import { formatPermissions, MemoryAreas, MmapError } from '../src';
 
 export const isLinux = process.platform === 'linux';
 export const onlyLinux = 'needs /proc/self/maps and /proc/self/smaps (Linux only)';
@@ -348,4 +349,15 @@ export function nextMessage(worker: Worker): Promise<unknown> {
 /** The exit code of `worker`, once it has exited. */
 export function exitCodeOf(worker: Worker): Promise<number> {
   return new Promise((resolve) => worker.once('exit', resolve));
+}
+
+/** The code of the MmapError `run` throws (failing the test for any other error); undefined if it returns. */
+export function codeOf(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(MmapError);
+    return (error as MmapError).code;
+  }
+  return undefined;
 }

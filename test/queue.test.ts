@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { MmapError, MmapOptions, SharedMemory } from '../src';
 import { RingQueue, RingQueueOptions } from '../src/queue';
-import { emulator, isWindows, nextMessage, startChild, startWorker } from './helpers';
+import { codeOf, emulator, isWindows, nextMessage, startChild, startWorker } from './helpers';
 
 const G = MmapOptions.allocationGranularity();
 const slow = emulator !== undefined;
@@ -11,15 +11,6 @@ const noDescriptorOnWindows = "Windows has no C runtime descriptor over a sectio
 const skipped = (skip: boolean, reason: string) => (skip ? ` (skipped: ${reason})` : '');
 let names = 0;
 const freshName = () => `memmap-q${process.pid}-${names++}`;
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return (error as MmapError).code;
-  }
-  return undefined;
-}
 
 /** A deterministic byte stream: byte `i` of it. */
 const streamByte = (i: number) => (i * 2654435761) >>> 24;

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Mmap, MmapError, MmapFlags, MmapMut, MmapOptions, SharedMappingToken, SharedMemory } from '../src';
-import { areaAt, collectUntil, emulator, fdCount, isLinux, isWindows, mapCount, nextMessage, notUnderQemu32Sigbus, startChild, startWorker, underQemu32 } from './helpers';
+import { areaAt, codeOf, collectUntil, emulator, fdCount, isLinux, isWindows, mapCount, nextMessage, notUnderQemu32Sigbus, startChild, startWorker, underQemu32 } from './helpers';
 
 const P = MmapOptions.pageSize();
 const root = path.join(__dirname, '..');
@@ -18,16 +18,6 @@ const linuxOnly = 'needs /proc/self/fd, /dev/shm and mkfifo (Linux)';
 const childTimeout = 10_000;
 /** Every name this file makes starts so; none may be left in /dev/shm. */
 const PREFIX = `memmap-ss${process.pid}-`;
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(MmapError);
-    return (error as MmapError).code;
-  }
-  return undefined;
-}
 
 const sharedAnon = (size = P) => new MmapOptions(size).withFlags(MmapFlags.SHARED).mapMut();
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Mmap, MmapError, MmapFlags, MmapMut, MmapOptions, SharedMemory } from '../src';
-import { collectUntil, emulator, exitCodeOf, fdCount, isLinux, isWindows, nextMessage, startChild, startWorker, underQemu } from './helpers';
+import { codeOf, collectUntil, emulator, exitCodeOf, fdCount, isLinux, isWindows, nextMessage, startChild, startWorker, underQemu } from './helpers';
 
 const P = MmapOptions.pageSize();
 const G = MmapOptions.allocationGranularity();
@@ -22,15 +22,6 @@ const noDescriptorOnWindows = 'Windows has no C runtime descriptor over a sectio
 const linuxSeals = 'seals are Linux memfd\'s (FreeBSD\'s too; macOS has none; a Windows section is fixed in size)';
 const skipped = (skip: boolean, reason: string) => (skip ? ` (skipped: ${reason})` : '');
 const slow = emulator !== undefined;
-
-function codeOf(run: () => unknown): string | undefined {
-  try {
-    run();
-  } catch (error) {
-    return (error as MmapError).code;
-  }
-  return undefined;
-}
 
 describe('SharedMemory objects', () => {
   it('an anonymous object: size, no name, a descriptor, mapped twice over the same pages', () => {
