@@ -229,6 +229,21 @@ describe.skipIf(!linux)('the /proc/<pid>/maps parser (Linux only)', () => {
     expect(areas[6].end).toBe(0xffffffffff601000n);
   });
 
+  it('lists an area once when a read in pieces showed it again (the process changed it between two reads)', () => {
+    const areas = parseProcMaps(
+      [
+        '00400000-00452000 r-xp 00000000 08:02 173521 /bin/x',
+        '7f0000000000-7f0000004000 rw-p 00000000 00:00 0',
+        // The next read() resumed after a change: the same area, and one inside it.
+        '7f0000000000-7f0000004000 rw-p 00000000 00:00 0',
+        '7f0000002000-7f0000003000 r--p 00000000 00:00 0',
+        '7f0000008000-7f0000009000 rw-p 00000000 00:00 0',
+        '',
+      ].join('\n'),
+    );
+    expect(areas.map((area) => area.start)).toEqual([0x400000n, 0x7f0000000000n, 0x7f0000008000n]);
+  });
+
   it('fails on a line it cannot parse instead of ending the list there', () => {
     const good = '00400000-00452000 r-xp 00000000 08:02 173521 /bin/x';
     for (const bad of [

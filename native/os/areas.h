@@ -70,6 +70,11 @@ class AreaFilter {
   // Whether areas after this one may still overlap the range.
   bool add(Area area) {
     if (area.start >= end_ || start_ >= end_) return false;
+    // A listing read in pieces (/proc/<pid>/maps, one read() at a time)
+    // shows an area again when the process changed it between two reads:
+    // the first sighting stands.
+    if (area.start < listed_end_) return true;
+    listed_end_ = area.end;
     if (area.end > start_) out_->push_back(std::move(area));
     return true;
   }
@@ -77,6 +82,7 @@ class AreaFilter {
  private:
   uint64_t start_;
   uint64_t end_;
+  uint64_t listed_end_ = 0;
   std::vector<Area>* out_;
 };
 
