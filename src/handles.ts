@@ -383,9 +383,10 @@ export abstract class Handle implements Disposable {
    * A file mapping grows only over bytes the file has
    * (`ERR_MMAP_BEYOND_EOF`), a shared-memory one within the object. Linux
    * moves pages with `mremap` (no copy); Windows copies anonymous memory to
-   * move it and maps a file view anew; macOS and FreeBSD grow and move
-   * anonymous memory (moving copies it) and only shrink file mappings.
-   * Huge-page mappings resize by whole huge pages. Refused as a split is
+   * move it and maps a file view anew (a piece split off a file view does
+   * not move); macOS and FreeBSD copy anonymous memory to move it and map
+   * a file anew, keeping a duplicate of its descriptor for that (see the
+   * README). Huge-page mappings resize by whole huge pages. Refused as a split is
    * (`ERR_MMAP_BUSY`, `ERR_MMAP_SHARED`, `ERR_MMAP_VIEW_TRANSFERRED`), and for
    * rings.
    */

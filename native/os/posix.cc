@@ -370,17 +370,7 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
     if (done || error) return error;
   }
   // By hand.
-  if (new_size < old_size) {
-    if (allocation->keeps_file) {
-      std::lock_guard<std::mutex> hold(allocation->mutex);
-      if (munmap(address + new_size, old_size - new_size) != 0) return fail("munmap");
-      forget_run(allocation->runs, reinterpret_cast<uintptr_t>(address) + new_size,
-                 old_size - new_size);
-      return {};
-    }
-    if (munmap(address + new_size, old_size - new_size) != 0) return fail("munmap");
-    return {};
-  }
+  if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
   if (!allocation->anonymous) {
     return grow_file(*allocation, address, old_size, new_size, access, may_move, moved_to);
   }
