@@ -239,15 +239,16 @@ export abstract class Handle implements Disposable {
   #at: Target | null;
   #bytes: Bytes | undefined;
   readonly #class: HandleClass<Handle>;
-  /** @internal */
-  protected declare readonly state: HandleState;
+  // Out of JavaScript's reach: the protection in it guards asFunction() and
+  // the page size guards splits. Never changed: a new state is a new object.
+  readonly #state: HandleState;
 
   static {
     live = (handle) => {
       checkHandle(handle, 'this');
       return handle.#at ?? fail('ERR_MMAP_CLOSED', 'the handle was unmapped or consumed');
     };
-    stateOf = (handle) => handle.state;
+    stateOf = (handle) => handle.#state;
     retire = (handle) => {
       handle.#at = null;
       handle.#bytes = undefined;
@@ -284,9 +285,7 @@ export abstract class Handle implements Disposable {
   protected constructor(mapping: object, state: object) {
     this.#at = wholeTarget(mapping as NativeMapping);
     this.#class = new.target as unknown as HandleClass<Handle>;
-    // Frozen and read-only at run time too: the protection in it guards
-    // asFunction() and the page size guards splits.
-    Object.defineProperty(this, 'state', { value: Object.freeze({ ...state }), enumerable: false });
+    this.#state = state as HandleState;
   }
 
   /** The first address (bigint). */

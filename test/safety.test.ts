@@ -43,7 +43,9 @@ describe('views die with their handle', () => {
       for (const value of reachable) expect(typeof value === 'object' && value !== null && 'view' in value).toBe(false);
     }
     expect((span as unknown as { mapping?: unknown }).mapping).toBeUndefined();
-    expect(Object.isFrozen((mapping as unknown as { state: object }).state)).toBe(true);
+    // Its protection and page size are out of reach: nothing to change them through.
+    expect(Reflect.ownKeys(mapping)).toEqual([]);
+    expect('state' in mapping).toBe(false);
     mapping.unmap();
   });
 
