@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MmapError, MmapFlags, MmapMut, MmapOptions, MmapRing, SharedMemory } from '../src';
+import { MmapError, MmapFlags, MmapMut, MmapOptions, MmapRing, SharedMemory, UnsafeMmapFlags } from '../src';
 import { codeOf, emulator, isLinux, isWindows, tempFile, underQemu, underQemu32 } from './helpers';
 
 const P = MmapOptions.pageSize();
@@ -205,6 +205,116 @@ describe('remap()', () => {
     for (const piece of [low, tail, high]) piece.unmap();
   });
 
+  describe('MAP_FIXED over the middle piece of a mapping split in three, after it was unmapped', () => {
+    /** [low, middle's address, high] of a mapping of 3 * G split in three, whose middle piece is unmapped. */
+    function splitInThree(): [MmapMut, bigint, MmapMut] {
+      const low = new MmapOptions(3 * G).mapMut();
+      const high = low.splitOff(2 * G);
+      const middle = low.splitOff(G);
+      const at = middle.start;
+      middle.unmap();
+      low.bytes[0] = 1;
+      high.bytes[0] = 3;
+      return [low, at, high];
+    }
+    const fixedAt = (at: bigint) =>
+      new MmapOptions(G).withAddress(at).withUnsafeFlags(UnsafeMmapFlags.MAP_FIXED).mapMut();
+
+    it('the new handle outlives the outer pieces', () => {
+      const [low, at, high] = splitInThree();
+      const fixed = fixedAt(at);
+      expect([fixed.start, fixed.bytes[0]]).toEqual([at, 0]);
+      fixed.bytes[0] = 2;
+      fixed.bytes[G - 1] = 4;
+      low.unmap();
+      high.unmap();
+      expect([fixed.bytes[0], fixed.bytes[G - 1]]).toEqual([2, 4]);
+      fixed.bytes[1] = 5;
+      expect(fixed.bytes[1]).toBe(5);
+      fixed.unmap();
+    });
+
+    it('and a piece that moves, grows or goes around it, in any order', () => {
+      const [low, at, high] = splitInThree();
+      const fixed = fixedAt(at);
+      fixed.bytes[0] = 2;
+      // The low piece moves out (fixed is in its way), then the high one goes.
+      low.remap(2 * G, { mayMove: true });
+      high.unmap();
+      expect([low.bytes[0], fixed.bytes[0]]).toEqual([1, 2]);
+      fixed.bytes[1] = 5;
+      // The fixed handle moves itself, alone in what is left.
+      fixed.remap(3 * G, { mayMove: true });
+      expect([fixed.size, fixed.bytes[0], fixed.bytes[1], fixed.bytes[3 * G - 1]]).toEqual([3 * G, 2, 5, 0]);
+      fixed.bytes[3 * G - 1] = 6;
+      low.bytes[2 * G - 1] = 7;
+      fixed.unmap();
+      expect([low.bytes[0], low.bytes[2 * G - 1]]).toEqual([1, 7]);
+      low.unmap();
+
+      // Given up again, the range is the mapping's to grow over.
+      const [low2, at2, high2] = splitInThree();
+      const fixed2 = fixedAt(at2);
+      fixed2.bytes[0] = 8;
+      high2.unmap();
+      fixed2.unmap();
+      if (!underQemu32) {
+        low2.remap(3 * G);
+        expect([low2.bytes[0], low2.bytes[G], low2.bytes[3 * G - 1]]).toEqual([1, 0, 0]);
+      }
+      low2.unmap();
+    });
+
+    it.skipIf(!isWindows)(`on Windows, a file view's given-up piece adopted by mapFromExisting() outlives the outer pieces too${skipped(!isWindows, 'elsewhere an unmapped piece is not mapped, and mapFromExisting() refuses it')}`, () => {
+      const file = tempFile(3 * G, [1]);
+      fs.writeSync(file.fd, Buffer.from([2]), 0, 1, G);
+      try {
+        const low = new MmapOptions(3 * G).withFile(file.fd).withFlags(MmapFlags.SHARED).mapMut();
+        const high = low.splitOff(2 * G);
+        const middle = low.splitOff(G);
+        const at = middle.start;
+        middle.unmap();
+        // Given-up pages of a view are mapped, inaccessible: made writable again.
+        const adopted = new MmapOptions(G).withAddress(at).mapFromExisting().makeMut();
+        expect(adopted.bytes[0]).toBe(2);
+        low.unmap();
+        high.unmap();
+        adopted.bytes[1] = 3;
+        expect([adopted.bytes[0], adopted.bytes[1]]).toEqual([2, 3]);
+        adopted.flush();
+        adopted.unmap();
+        const check = Buffer.alloc(2);
+        fs.readSync(file.fd, check, 0, 2, G);
+        expect(Array.from(check)).toEqual([2, 3]);
+      } finally {
+        file.close();
+      }
+    });
+  });
+
+  it('a moved piece that left by intoRaw(), adopted again, is unmapped whole: its range is free afterwards', () => {
+    for (const adoptFirst of [false, true]) {
+      const low = new MmapOptions(2 * G).mapMut();
+      const high = low.splitOff(G);
+      low.bytes[0] = 4;
+      // high is in the way: low moves (on Windows into a reservation of its own).
+      low.remap(3 * G, { mayMove: true });
+      const raw = low.intoRaw();
+      if (!adoptFirst) high.unmap();
+      const adopted = new MmapOptions(raw.size).withAddress(raw.address).mapFromExisting();
+      if (adoptFirst) high.unmap();
+      expect(adopted.bytes[0]).toBe(4);
+      adopted.unmap();
+      // A hint there is honoured: nothing of the old mapping is left in the way
+      // (on Windows, nor of the reservation it moved into: a page of guard at
+      // each end, and a new mapping starts at a multiple of the granularity).
+      const [hint, size] = isWindows ? [raw.address - BigInt(P), raw.size + 2 * P] : [raw.address, raw.size];
+      const again = new MmapOptions(size).withAddress(hint).mapMut();
+      expect(again.start).toBe(hint);
+      again.unmap();
+    }
+  });
+
   it('pieces of a reservation move too, committed with their bytes or still reserved; a piece grows over the range another moved out of', () => {
     const low = new MmapOptions(4 * G).reserve().makeMut();
     const lowStart = low.start;
@@ -263,6 +373,50 @@ describe('remap()', () => {
       mapping.remap(2 * G, { mayMove: true });
       expect([mapping.bytes[0], mapping.bytes[G]]).toEqual([7, 0]);
       mapping.unmap();
+    } finally {
+      file.close();
+    }
+  });
+
+  it.skipIf((!isLinux && !isWindows) || underQemu32)(`a read-only private file mapping shrinks and grows back in place, and so does a piece of a split one; once writable, on Windows it does not${skipped(!isLinux && !isWindows, 'macOS and FreeBSD only shrink file mappings') || skipped(underQemu32, noInPlace)}`, () => {
+    const file = tempFile(4 * G, [7]);
+    fs.writeSync(file.fd, Buffer.from([5]), 0, 1, G);
+    fs.writeSync(file.fd, Buffer.from([6]), 0, 1, 3 * G);
+    try {
+      const mapping = new MmapOptions(2 * G).withFile(file.fd).map();
+      const start = mapping.start;
+      mapping.remap(G);
+      mapping.remap(2 * G);
+      expect([mapping.start, mapping.size, mapping.bytes[0], mapping.bytes[G]]).toEqual([start, 2 * G, 7, 5]);
+      mapping.unmap();
+
+      const low = new MmapOptions(4 * G).withFile(file.fd).map();
+      const high = low.splitOff(2 * G);
+      const [lowStart, highStart] = [low.start, high.start];
+      low.remap(G);
+      low.remap(2 * G);
+      expect([low.start, low.bytes[0], low.bytes[G]]).toEqual([lowStart, 7, 5]);
+      expect(codeOf(() => low.remap(3 * G))).toBe('ERR_MMAP_CANNOT_GROW_IN_PLACE');
+      high.remap(G);
+      high.remap(2 * G);
+      expect([high.start, high.bytes[0], high.bytes[G]]).toEqual([highStart, 0, 6]);
+      low.unmap();
+      high.unmap();
+
+      // Made writable once (and read-only again): its given-up pages may hold
+      // its own copies, which Windows would show where the file's bytes are due.
+      const once = new MmapOptions(2 * G).withFile(file.fd).map().makeMut().makeReadOnly();
+      const onceStart = once.start;
+      once.remap(G);
+      if (isWindows) {
+        expect(codeOf(() => once.remap(2 * G))).toBe('ERR_MMAP_CANNOT_GROW_IN_PLACE');
+        once.remap(2 * G, { mayMove: true });
+      } else {
+        once.remap(2 * G);
+        expect(once.start).toBe(onceStart);
+      }
+      expect([once.size, once.bytes[0], once.bytes[G]]).toEqual([2 * G, 7, 5]);
+      once.unmap();
     } finally {
       file.close();
     }

@@ -58,9 +58,10 @@ Error wait_on_address(const AllocationRef& allocation, const uint32_t* word, uin
 // condition variable, see shared_windows.cc). A sleep and its wake-up cost
 // tens of microseconds of kernel round trip, while a peer on another core
 // that answers at once (a ping-pong between two threads or processes) does
-// so within the few microseconds these pauses take (an AMD EPYC, whose pause
-// is slow, took 7 microseconds for 200). Spinning longer would only burn a
-// core for waiters that really have to wait.
+// so within the few microseconds these 100 pauses take (an AMD EPYC, whose
+// pause is slow, took 7 microseconds for 200, so about 3.5 for these 100).
+// Spinning longer would only burn a core for waiters that really have to
+// wait.
 constexpr int kWaitSpins = 100;
 
 // Wakes up to `count` waiters on `word`; *woken says how many (as far as

@@ -5,8 +5,9 @@
 // UnmapViewOfFile take the whole of what VirtualAlloc or MapViewOfFileEx
 // made. So pieces of one allocation share an Allocation; a piece that goes
 // early only gives up its pages (decommitted, or made inaccessible in a view),
-// and the address range is released once every byte has been unmapped. A
-// piece that leaves without unmap() (intoRaw) keeps the range mapped.
+// and the address range is released once every byte has been unmapped, those
+// of a handle that adopted given-up pages of it too (see "pieces"). A piece
+// that leaves without unmap() (intoRaw) keeps the range mapped.
 //
 // remap() grows a piece only within its own allocation, over pages pieces of
 // it gave up, or moves it to a new one (copying anonymous memory, mapping a
@@ -15,6 +16,7 @@
 #include "windows_internal.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
@@ -23,13 +25,14 @@
 #include <string>
 #include <vector>
 
-#include "fault.h"
 #include "os.h"
 #include "shared.h"
 
 namespace memmap::os {
 
-struct Allocation {
+// enable_shared_from_this: adopt() finds the Allocation whose given-up pages
+// it adopts through the record of those pages, and holds it (see "pieces").
+struct Allocation : std::enable_shared_from_this<Allocation> {
   // kRing: map_ring()'s two views of one section, back to back.
   enum class Kind { kAnonymous, kView, kRing };
 
@@ -51,6 +54,10 @@ struct Allocation {
   size_t live_bytes = 0;
   // A private file view: writable pages are PAGE_WRITECOPY.
   bool copy_on_write = false;
+  // Whether any page was ever asked to be writable (map, commit, protect; or
+  // unknown, for a whole private view adopted): a private view that never
+  // was holds no page of its own, only the file's (see grow_in_place).
+  std::atomic<bool> ever_writable{false};
   // MmapFlags, applied again by commit().
   uint32_t flags = 0;
   // A file view keeps its own handle of the file: for the FlushFileBuffers
@@ -85,6 +92,16 @@ struct Allocation {
     size_t live_bytes;
   };
   std::vector<Moved> moved;
+  // For pages adopted from a live Allocation that pieces of it had given up
+  // (adopt(), and so MAP_FIXED's take_over): that Allocation, which counts
+  // [begin, end) among its live bytes until this one gives them up again,
+  // and which is held so that it releases nothing under them (see "pieces").
+  struct Lease {
+    AllocationRef host;
+    uint8_t* begin;
+    uint8_t* end;
+  };
+  std::vector<Lease> hosts;
 
   Allocation(Kind kind, uint8_t* base, bool owns_base)
       : kind(kind), base(base), owns_base(owns_base) {}
@@ -266,10 +283,26 @@ Error per_view(const AllocationRef& allocation, uint8_t* address, size_t size, S
 // record tells them apart. A range leaves it when a piece grows over it,
 // when adopt() gives it to another handle, and when its allocation goes.
 //
+// Given-up pages are still the allocation's, which releases them with the
+// rest once no piece is left. So a handle that adopts some (adopt(), or
+// MAP_FIXED there, which take_over() makes an adoption) becomes a tenant of
+// that allocation: the allocation counts the tenant's bytes among its live
+// ones, and the tenant's Allocation holds it (`hosts`), until the tenant
+// gives them up again, which gives them back to the allocation as a piece's
+// unmap() would. Without that, the last piece's unmap(), a piece that remap()
+// moves (count_given_up, let_go_of_everything) or the allocation's end would
+// release the tenant's live pages under it. The alternative, refusing
+// MAP_FIXED and mapFromExisting() over given-up pages, would break both for
+// split mappings, where POSIX allows them. The record says which allocation
+// gave the pages up; pages a piece kept by leaving with intoRaw() are not in
+// it, and need no lease: the allocation counts them live for good (that
+// leaves the reservation mapped, as intoRaw() does anywhere).
+//
 // One lock for the record and for what pieces of one allocation share
-// (live_bytes, moved): pieces may be released in other threads (the last
-// holder of shared pages). Never held while taking the registry of live
-// ranges (fault.h), which callers may hold while taking this one.
+// (live_bytes, moved, hosts): pieces may be released in other threads (the
+// last holder of shared pages). Never held while taking the registry of live
+// ranges (fault.h), which callers may hold while taking this one, nor while
+// an AllocationRef may drop its last reference (~Allocation takes it).
 
 SRWLOCK pieces_lock = SRWLOCK_INIT;
 
@@ -283,7 +316,9 @@ class PiecesLock {
 
 struct GivenUp {
   uint8_t* end;
-  const Allocation* allocation;
+  // Alive while the record names it: ~Allocation forgets its ranges, under
+  // the lock, before it releases anything.
+  Allocation* allocation;
 };
 
 // By start; ranges never overlap. Never destroyed: allocations may go while
@@ -319,7 +354,7 @@ void forget_given_up(uint8_t* begin, uint8_t* end) {
   }
 }
 
-void record_given_up(const Allocation& allocation, uint8_t* begin, uint8_t* end) {
+void record_given_up(Allocation& allocation, uint8_t* begin, uint8_t* end) {
   forget_given_up(begin, end);
   given_up().emplace(begin, GivenUp{end, &allocation});
 }
@@ -337,6 +372,30 @@ bool all_given_up_by(const Allocation& allocation, uint8_t* begin, uint8_t* end)
   return true;
 }
 
+// The allocation that gave up some page of [begin, end), or null.
+Allocation* given_up_in(uint8_t* begin, uint8_t* end) {
+  const auto& ranges = given_up();
+  auto it = ranges.lower_bound(begin);
+  if (it != ranges.begin() && std::prev(it)->second.end > begin) {
+    return std::prev(it)->second.allocation;
+  }
+  if (it != ranges.end() && it->first < end) return it->second.allocation;
+  return nullptr;
+}
+
+// The reservations of moved pieces (move_piece), by base: the Allocation
+// whose `moved` holds each, or null once that Allocation is gone while
+// pages that a piece kept by leaving with intoRaw() keep it (adopt() may
+// take it over then). Never destroyed, as given_up().
+struct MovedReservation {
+  size_t span;
+  Allocation* holder;
+};
+std::map<uint8_t*, MovedReservation>& moved_reservations() {
+  static auto* const reservations = new std::map<uint8_t*, MovedReservation>;
+  return *reservations;
+}
+
 // The reservation of moved pieces that holds `address`, or null: the
 // address is in `base`'s.
 Allocation::Moved* moved_holding(Allocation& allocation, const uint8_t* address) {
@@ -347,7 +406,7 @@ Allocation::Moved* moved_holding(Allocation& allocation, const uint8_t* address)
 }
 
 // Whether the piece of `size` bytes is all that `allocation` holds: no other
-// piece, and no pages that a piece kept when it left by intoRaw().
+// piece, no tenant, and no pages that a piece kept when it left by intoRaw().
 bool only_piece(const Allocation& allocation, size_t size) {
   size_t live = allocation.live_bytes;
   for (const Allocation::Moved& moved : allocation.moved) live += moved.live_bytes;
@@ -356,14 +415,35 @@ bool only_piece(const Allocation& allocation, size_t size) {
 
 void release_moved(Allocation& allocation, Allocation::Moved* moved) {
   forget_given_up(moved->base, moved->base + moved->span);
+  moved_reservations().erase(moved->base);
   VirtualFree(moved->base, 0, MEM_RELEASE);
   allocation.moved.erase(allocation.moved.begin() + (moved - allocation.moved.data()));
+}
+
+// Counts `size` bytes at `address` as live in `allocation` again: a tenant's.
+void count_live(Allocation& allocation, uint8_t* address, size_t size) {
+  Allocation::Moved* moved = moved_holding(allocation, address);
+  (moved ? moved->live_bytes : allocation.live_bytes) += size;
+}
+
+// Takes every record of the allocation's own reservations and views.
+void forget_all_given_up(const Allocation& allocation) {
+  if (allocation.owns_base) {
+    forget_given_up(allocation.base, allocation.base + allocation_extent(allocation.base));
+    for (uint8_t* view : allocation.more_views) {
+      forget_given_up(view, view + allocation_extent(view));
+    }
+  }
+  for (const Allocation::Moved& moved : allocation.moved) {
+    forget_given_up(moved.base, moved.base + moved.span);
+  }
 }
 
 // Counts the `size` bytes at `address`, given up by a piece, out of what the
 // allocation holds (under the lock). A reservation of moved pieces goes with
 // its last byte, and so does `base`'s then, which nothing else releases
-// while moved pieces live; until then given-up pages are recorded.
+// while moved pieces live; until then given-up pages are recorded. A
+// tenant's pages go back to their host, as a piece of it would give them up.
 void count_given_up(Allocation& allocation, uint8_t* address, size_t size) {
   if (Allocation::Moved* moved = moved_holding(allocation, address)) {
     moved->live_bytes -= size;
@@ -375,10 +455,17 @@ void count_given_up(Allocation& allocation, uint8_t* address, size_t size) {
     return;
   }
   allocation.live_bytes -= size;
-  // Rings and adopted views are never grown into (remap refuses them), and
-  // pages of someone else's allocation are theirs.
-  if (!allocation.owns_base || allocation.kind == Allocation::Kind::kRing ||
-      !allocation.more_views.empty()) {
+  if (!allocation.owns_base) {
+    // Pages of someone else's allocation are theirs.
+    uint8_t* const end = address + size;
+    for (const Allocation::Lease& lease : allocation.hosts) {
+      uint8_t* from = std::max(address, lease.begin);
+      uint8_t* to = std::min(end, lease.end);
+      if (from >= to) continue;
+      // What the tenant may have written is the host's now (grow_in_place).
+      if (allocation.ever_writable) lease.host->ever_writable = true;
+      count_given_up(*lease.host, from, static_cast<size_t>(to - from));
+    }
     return;
   }
   if (allocation.live_bytes == 0 && !allocation.moved.empty()) {
@@ -388,11 +475,14 @@ void count_given_up(Allocation& allocation, uint8_t* address, size_t size) {
     allocation.owns_base = false;
     return;
   }
+  // Rings and adopted views of several are never grown into (remap refuses
+  // them), but a tenant may adopt their given-up pages too.
   record_given_up(allocation, address, address + size);
 }
 
 // Lets go of every page `allocation` holds, which are all the piece's at
-// `address` (only_piece): remap() moved it to a new allocation.
+// `address` (only_piece): remap() moved it to a new allocation. A tenant's
+// hosts are the caller's to drop, after the lock.
 void let_go_of_everything(Allocation& allocation, uint8_t* address, size_t size) {
   const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
   if (allocation.owns_base) {
@@ -403,15 +493,101 @@ void let_go_of_everything(Allocation& allocation, uint8_t* address, size_t size)
       UnmapViewOfFile(allocation.base);
     }
   } else if (!moved_holding(allocation, address)) {
-    // Pages adopted from someone else's allocation go as unmap() takes them.
+    // Pages adopted from someone else's allocation go as unmap() takes them,
+    // back to their host if they have one.
     DWORD previous;
     if (anonymous) {
       VirtualFree(address, size, MEM_DECOMMIT);
     } else {
       VirtualProtect(address, size, PAGE_NOACCESS, &previous);
     }
+    count_given_up(allocation, address, size);
   }
   while (!allocation.moved.empty()) release_moved(allocation, &allocation.moved.back());
+}
+
+// adopt(), under the lock.
+AllocationRef adopt_locked(uint8_t* address, size_t size) {
+  MEMORY_BASIC_INFORMATION info{};
+  VirtualQuery(address, &info, sizeof info);
+  auto* base = static_cast<uint8_t*>(info.AllocationBase);
+  size_t covered = base == address ? allocation_extent(base) : 0;
+  const size_t page = page_size();
+
+  // All the pages of a moved piece's reservation, less the page of guard at
+  // each end, which no piece ever holds: a piece that remap() moved and that
+  // left by intoRaw() (alone there, counted by nobody else). Taken over
+  // whole, so that it is released with the new handle's last byte (base is
+  // then a page before `address`, as map_anonymous's may be). Adopted in
+  // part, it stays reserved, as any allocation a raw piece kept.
+  auto reservation = moved_reservations().find(address - page);
+  if (reservation != moved_reservations().end() &&
+      size == reservation->second.span - 2 * page &&
+      allocation_extent(reservation->first) == reservation->second.span) {
+    Allocation* holder = reservation->second.holder;
+    Allocation::Moved* moved = holder ? moved_holding(*holder, address) : nullptr;
+    if (!holder || (moved && moved->live_bytes == size)) {
+      base = reservation->first;
+      covered = size;
+      if (moved) holder->moved.erase(holder->moved.begin() + (moved - holder->moved.data()));
+      moved_reservations().erase(reservation);
+    }
+  }
+
+  // Given-up pages of a live allocation: a lease on it per OS allocation.
+  std::vector<Allocation::Lease> hosts;
+  if (covered != size) {
+    per_allocation(address, size, [&](uint8_t* at, size_t length) -> Error {
+      Allocation* host = given_up_in(at, at + length);
+      if (!host) return {};
+      count_live(*host, at, length);
+      // Null only while its last reference is gone and ~Allocation waits for
+      // the lock: counted, it releases nothing there (the range stays
+      // reserved, as after intoRaw()).
+      if (AllocationRef held = host->weak_from_this().lock()) {
+        hosts.push_back(Allocation::Lease{std::move(held), at, at + length});
+      }
+      return {};
+    });
+  }
+  // The new handle's now: no piece grows back over them.
+  forget_given_up(address, address + size);
+
+  // Pages that are several whole views back to back (a ring given up by
+  // intoRaw()) are released view by view.
+  std::vector<uint8_t*> more_views;
+  if (info.Type == MEM_MAPPED) {
+    while (covered > 0 && covered < size) {
+      MEMORY_BASIC_INFORMATION next{};
+      if (!VirtualQuery(address + covered, &next, sizeof next) ||
+          next.AllocationBase != address + covered || next.Type != MEM_MAPPED) {
+        break;
+      }
+      more_views.push_back(address + covered);
+      covered += allocation_extent(address + covered);
+    }
+  }
+  // (Never whole with a lease: a live host's pages are not all adopted, as
+  // its live pieces are tracked and the binding refuses those.)
+  bool whole = covered == size && hosts.empty();
+  if (!whole) more_views.clear();
+  auto allocation = std::make_shared<Allocation>(
+      info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView, base,
+      whole);
+  allocation->more_views = std::move(more_views);
+  allocation->hosts = std::move(hosts);
+  if (info.Type != MEM_PRIVATE) {
+    // Which object a view maps, and where, Windows does not say.
+    allocation->wait_scope = Allocation::WaitScope::kUnknown;
+    // Nor what a private one was written with: as if it had been.
+    if (info.AllocationProtect == PAGE_WRITECOPY ||
+        info.AllocationProtect == PAGE_EXECUTE_WRITECOPY) {
+      allocation->view_access = FILE_MAP_COPY;
+      allocation->ever_writable = whole;
+    }
+  }
+  allocation->live_bytes = size;
+  return allocation;
 }
 
 }  // namespace
@@ -420,22 +596,25 @@ Allocation::~Allocation() {
   {
     // The record of its given-up pages goes with it, released or not (pages
     // that a piece kept by leaving with intoRaw() stay mapped, and no piece
-    // of this allocation is left to grow over any of them).
+    // of this allocation is left to grow over any of them). Released under
+    // the lock, so that adopt() either finds the record (and counts its
+    // pages here: nothing is released) or finds the pages gone.
     PiecesLock lock;
-    if (owns_base) forget_given_up(base, base + allocation_extent(base));
-    for (const Moved& piece : moved) forget_given_up(piece.base, piece.base + piece.span);
-  }
-  if (owns_base && live_bytes == 0) {
-    if (kind == Kind::kAnonymous) {
-      VirtualFree(base, 0, MEM_RELEASE);
-    } else {
-      // A view that replaced a placeholder leaves free address space too.
-      UnmapViewOfFile(base);
-      for (uint8_t* view : more_views) UnmapViewOfFile(view);
+    forget_all_given_up(*this);
+    // Reservations of moved pieces are released with their last byte; one
+    // still counted here holds pages a piece kept by leaving with intoRaw().
+    for (const Moved& piece : moved) moved_reservations()[piece.base].holder = nullptr;
+    if (owns_base && live_bytes == 0) {
+      if (kind == Kind::kAnonymous) {
+        VirtualFree(base, 0, MEM_RELEASE);
+      } else {
+        // A view that replaced a placeholder leaves free address space too.
+        UnmapViewOfFile(base);
+        for (uint8_t* view : more_views) UnmapViewOfFile(view);
+      }
     }
   }
-  // Reservations of moved pieces are released with their last byte; one
-  // still counted here holds pages a piece kept by leaving with intoRaw().
+  // `hosts` go after this body, outside the lock.
   if (file) CloseHandle(file);
   if (section) CloseHandle(section);
   // Kept for the next wait on the object while it is mapped, not after.
@@ -448,9 +627,11 @@ namespace {
 // allocation, but it can take over pages of one VirtualAlloc allocation:
 // decommitted and committed again, they read as zeroes, as after
 // mmap(MAP_FIXED). Over anything else (a view, several allocations) the
-// request fails and what is there stays.
+// request fails and what is there stays. Under the pieces' lock from the
+// look to the adoption, so that the allocation cannot go in between.
 Error take_over(const MapRequest& request, AllocationRef* allocation) {
   auto* start = reinterpret_cast<uint8_t*>(request.address);
+  PiecesLock lock;
   MEMORY_BASIC_INFORMATION info;
   if (!VirtualQuery(start, &info, sizeof info) || info.Type != MEM_PRIVATE) {
     return Error{ERROR_INVALID_ADDRESS, "VirtualAlloc"};
@@ -460,8 +641,15 @@ Error take_over(const MapRequest& request, AllocationRef* allocation) {
     return Error{ERROR_INVALID_ADDRESS, "VirtualAlloc"};
   }
   if (!VirtualFree(start, request.size, MEM_DECOMMIT)) return fail("VirtualFree");
-  *allocation = adopt(start, request.size);
+  *allocation = adopt_locked(start, request.size);
   return {};
+}
+
+// Gives the pages of a take_over() back when the map fails after it.
+void give_back(const AllocationRef& allocation, uint8_t* start, size_t size) {
+  VirtualFree(start, size, MEM_DECOMMIT);
+  PiecesLock lock;
+  count_given_up(*allocation, start, size);
 }
 
 Error map_anonymous(const MapRequest& request, Mapping* out) {
@@ -481,6 +669,7 @@ Error map_anonymous(const MapRequest& request, Mapping* out) {
     return reserved ? static_cast<uint8_t*>(reserved) + head : nullptr;
   });
   AllocationRef allocation;
+  bool taken_over = false;
   if (start) {
     allocation = std::make_shared<Allocation>(
         Allocation::Kind::kAnonymous,
@@ -489,16 +678,25 @@ Error map_anonymous(const MapRequest& request, Mapping* out) {
   } else if (request.fixed && !large && GetLastError() == ERROR_INVALID_ADDRESS) {
     if (Error error = take_over(request, &allocation)) return error;
     start = reinterpret_cast<uint8_t*>(request.address);
+    taken_over = true;
   } else {
     return fail("VirtualAlloc");
   }
   allocation->flags = request.flags;
   if (!request.reserve) {
+    if (request.access & kWrite) allocation->ever_writable = true;
+    Error error;
     if (!large && !VirtualAlloc(start, request.size, MEM_COMMIT,
                                 protection_of(request.access, false))) {
-      return fail("VirtualAlloc");
+      error = fail("VirtualAlloc");
     }
-    if (Error error = after_commit(start, request.size, request.flags)) return error;
+    if (!error) error = after_commit(start, request.size, request.flags);
+    if (error) {
+      // A new allocation goes with `allocation` (live_bytes is still 0);
+      // pages taken over go back to whoever holds them.
+      if (taken_over) give_back(allocation, start, request.size);
+      return error;
+    }
   }
   allocation->live_bytes = request.size;
   *out = Mapping{start, request.size, std::move(allocation)};
@@ -583,6 +781,7 @@ Error finish_view(const MapRequest& request, AllocationRef allocation, Mapping* 
   uint8_t* start = allocation->base;
   // Views are always committed; a reservation is one nothing may touch yet.
   uint32_t access = request.reserve ? kNone : request.access;
+  if (access & kWrite) allocation->ever_writable = true;
   DWORD protection = protection_of(access, allocation->copy_on_write);
   DWORD previous;
   if (!VirtualProtect(start, request.size, protection, &previous)) return fail("VirtualProtect");
@@ -700,41 +899,8 @@ Error map(const MapRequest& request, Mapping* out) {
 }
 
 AllocationRef adopt(uint8_t* address, size_t size) {
-  {
-    // Given-up pages of a piece (take_over, or a view's inaccessible pages
-    // adopted as they are) are the new handle's now: the piece cannot grow
-    // back over them.
-    PiecesLock lock;
-    forget_given_up(address, address + size);
-  }
-  MEMORY_BASIC_INFORMATION info{};
-  VirtualQuery(address, &info, sizeof info);
-  auto* base = static_cast<uint8_t*>(info.AllocationBase);
-  size_t covered = base == address ? allocation_extent(base) : 0;
-  // Pages that are several whole views back to back (a ring given up by
-  // intoRaw()) are released view by view.
-  std::vector<uint8_t*> more_views;
-  if (info.Type == MEM_MAPPED) {
-    while (covered > 0 && covered < size) {
-      MEMORY_BASIC_INFORMATION next{};
-      if (!VirtualQuery(address + covered, &next, sizeof next) ||
-          next.AllocationBase != address + covered || next.Type != MEM_MAPPED) {
-        break;
-      }
-      more_views.push_back(address + covered);
-      covered += allocation_extent(address + covered);
-    }
-  }
-  bool whole = covered == size;
-  if (!whole) more_views.clear();
-  auto allocation = std::make_shared<Allocation>(
-      info.Type == MEM_PRIVATE ? Allocation::Kind::kAnonymous : Allocation::Kind::kView, base,
-      whole);
-  allocation->more_views = std::move(more_views);
-  // Which object a view maps, and where, Windows does not say.
-  if (info.Type != MEM_PRIVATE) allocation->wait_scope = Allocation::WaitScope::kUnknown;
-  allocation->live_bytes = size;
-  return allocation;
+  PiecesLock lock;
+  return adopt_locked(address, size);
 }
 
 // For shared_windows.cc, which cannot see Allocation (windows_internal.h).
@@ -786,6 +952,8 @@ Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
 
 Error commit(const AllocationRef& allocation, uint8_t* address, size_t size,
              uint32_t access) {
+  // Before the call: a failure may have left some pages writable.
+  if (access & kWrite) allocation->ever_writable = true;
   DWORD protection = protection_of(access, allocation->copy_on_write);
   DWORD previous;
   auto back_to_reserved = [&](uint8_t* at, size_t length) -> Error {
@@ -818,6 +986,8 @@ Error commit(const AllocationRef& allocation, uint8_t* address, size_t size,
 
 Error protect(const AllocationRef& allocation, uint8_t* address, size_t size,
               uint32_t access) {
+  // Before the call: a failure may have left some pages writable.
+  if (access & kWrite) allocation->ever_writable = true;
   const DWORD protection = protection_of(access, allocation->copy_on_write);
   return per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
     DWORD previous;
@@ -962,8 +1132,8 @@ Error is_mapped(uint8_t* address, size_t size, bool* mapped) {
 // unmap() does, for any piece.
 //
 // A piece that is all its allocation holds (never split, or the other pieces
-// gone) moves with the Allocation: it is updated in place, as nothing else
-// shares it. A piece of a split mapping:
+// gone, and no tenant: see "pieces") moves with the Allocation: it is
+// updated in place, as nothing else shares it. A piece of a split mapping:
 //   - shrinks, as any piece does;
 //   - grows in place over pages given up right after it, anonymous or a view
 //     (never over another piece, nor pages another handle adopted, nor pages
@@ -972,13 +1142,17 @@ Error is_mapped(uint8_t* address, size_t size, bool* mapped) {
 //     that the Allocation keeps among its `moved` ones, a page larger at both
 //     ends than the piece, so that it is never adjacent to another piece of
 //     the Allocation and a merge (mergeable() sees only the Allocation) can
-//     never join pages of two OS allocations;
+//     never join pages of two OS allocations (if it leaves by intoRaw(),
+//     adopt() of exactly its pages takes the reservation over whole, guard
+//     pages and all: see moved_reservations);
 //   - with mayMove, if a view, is refused (ERR_MMAP_UNSUPPORTED): its new
 //     view would be a second view of the object in one Allocation, whose
 //     waits name words by their offset from the one view's base and whose
 //     flush and release know that one view (a ring's two are fixed).
 //     So are moves of a split piece of large pages: they are committed
 //     whole, and a page of guard would be a large page.
+// A copy-on-write view that was ever writable grows in place over nothing
+// (see grow_in_place): whole, it moves; a piece of a split one cannot grow.
 // Rings (whose size is fixed) are refused.
 
 namespace {
@@ -1038,21 +1212,21 @@ Error each_region(uint8_t* address, size_t size, bool make_readable, Region f) {
 Error grow_in_place(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size) {
   const Error cannot{Error::kCannotGrowInPlace, "VirtualAlloc"};
   const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
-  // Large pages are committed whole, never given up one by one. A private
-  // view's given-up pages keep what was written to them (a copied page is
-  // the view's until the view goes), where the file's bytes are due: only a
-  // new view (moving) reads them again.
+  // Large pages are committed whole, never given up one by one.
   if (allocation.flags & kHugePages) return cannot;
-  if (!anonymous && allocation.copy_on_write && (allocation.view_access & FILE_MAP_COPY)) {
-    return cannot;
-  }
   uint8_t* tail = address + old_size;
   const size_t grown = new_size - old_size;
-  // Pages a live handle holds were never given up by this allocation, or
-  // were adopted since (adopt()); asked anyway, before taking the pieces'
-  // lock (see there).
-  if (tracked(reinterpret_cast<uintptr_t>(tail), grown)) return cannot;
+  // Only pages the record holds: never a live handle's (another piece's, or
+  // a tenant's, which adopt() took out of it), nor pages kept by intoRaw().
   PiecesLock lock;
+  // A private view that was ever writable may have copied pages (a copied
+  // page is the view's until the view goes) where the file's bytes are due:
+  // only a new view (moving) reads them again. One that never was has only
+  // the file's. Pages given up were made writable, if ever, before they
+  // were given up, and so before this lock was last taken for them.
+  if (!anonymous && (allocation.view_access & FILE_MAP_COPY) && allocation.ever_writable) {
+    return cannot;
+  }
   Allocation::Moved* moved = moved_holding(allocation, address);
   // Pages of someone else's allocation are theirs.
   if (!moved && !allocation.owns_base) return cannot;
@@ -1070,7 +1244,9 @@ Error grow_in_place(Allocation& allocation, uint8_t* address, size_t old_size, s
   // its last area's); after a reserved page they stay reserved.
   DWORD protection = protection_at(tail - page_size());
   if (protection != 0 && (anonymous || protection != PAGE_NOACCESS)) {
-    if (allocation.copy_on_write) protection = copy_on_write_protection(protection);
+    // Never a writable page of a private view here (refused above while it
+    // may have copies; never made writable otherwise): nothing to make
+    // copy-on-write, as move_view must.
     DWORD previous;
     if (anonymous) {
       if (!VirtualAlloc(tail, grown, MEM_COMMIT, protection)) return fail("VirtualAlloc");
@@ -1144,9 +1320,12 @@ Error move_anonymous(Allocation& allocation, uint8_t* address, size_t old_size, 
     VirtualFree(fresh, 0, MEM_RELEASE);
     return error;
   }
-  // The old pages go as unmap() would take them, all of them at once.
+  // The old pages go as unmap() would take them, all of them at once; a
+  // tenant's hosts are let go of after the lock (their ends take it).
+  std::vector<Allocation::Lease> hosts;
   PiecesLock lock;
   let_go_of_everything(allocation, address, old_size);
+  hosts.swap(allocation.hosts);
   allocation.base = fresh;
   allocation.owns_base = true;
   allocation.live_bytes = new_size;
@@ -1175,6 +1354,7 @@ Error move_piece(Allocation& allocation, uint8_t* address, size_t old_size, size
   }
   PiecesLock lock;
   allocation.moved.push_back(Allocation::Moved{fresh, span, new_size});
+  moved_reservations()[fresh] = MovedReservation{span, &allocation};
   count_given_up(allocation, address, old_size);
   *moved_to = piece;
   return {};
