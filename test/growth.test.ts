@@ -334,7 +334,7 @@ describe('remap()', () => {
     for (const piece of [committed, middle, high]) piece.unmap();
   });
 
-  it.skipIf(!isLinux && !isWindows)(`a piece of a split file mapping shrinks and grows back over the file's bytes; with mayMove it ${isWindows ? 'is refused on Windows (ERR_MMAP_UNSUPPORTED)' : 'moves'}${skipped(!isLinux && !isWindows, 'macOS and FreeBSD only shrink file mappings')}`, () => {
+  it(`a piece of a split file mapping shrinks and grows back over the file's bytes; with mayMove it ${isWindows ? 'is refused on Windows (ERR_MMAP_UNSUPPORTED)' : 'moves'}`, () => {
     const file = tempFile(4 * G, [7]);
     try {
       const low = new MmapOptions(4 * G).withFile(file.fd).withFlags(MmapFlags.SHARED).mapMut();
@@ -364,7 +364,7 @@ describe('remap()', () => {
     }
   });
 
-  it.skipIf(!isLinux && !isWindows)(`a private file mapping that shrinks and grows again reads the file there, not what it wrote${skipped(!isLinux && !isWindows, 'macOS and FreeBSD only shrink file mappings')}`, () => {
+  it('a private file mapping that shrinks and grows again reads the file there, not what it wrote', () => {
     const file = tempFile(2 * G, [7]);
     try {
       const mapping = new MmapOptions(2 * G).withFile(file.fd).mapMut();
@@ -378,7 +378,7 @@ describe('remap()', () => {
     }
   });
 
-  it.skipIf((!isLinux && !isWindows) || underQemu32)(`a read-only private file mapping shrinks and grows back in place, and so does a piece of a split one; once writable, on Windows it does not${skipped(!isLinux && !isWindows, 'macOS and FreeBSD only shrink file mappings') || skipped(underQemu32, noInPlace)}`, () => {
+  it.skipIf(underQemu32)(`a read-only private file mapping shrinks and grows back in place, and so does a piece of a split one; once writable, on Windows it does not${skipped(underQemu32, noInPlace)}`, () => {
     const file = tempFile(4 * G, [7]);
     fs.writeSync(file.fd, Buffer.from([5]), 0, 1, G);
     fs.writeSync(file.fd, Buffer.from([6]), 0, 1, 3 * G);
