@@ -12,6 +12,10 @@ const P = MmapOptions.pageSize();
 const G = MmapOptions.allocationGranularity();
 
 const skipped = (skip: boolean, reason: string) => (skip ? ` (skipped: ${reason})` : '');
+// Seen under qemu-arm: after a move, V8's heap above the old address faulted
+// (QEMU_STRACE: mremap(MAYMOVE) returned, then SIGSEGV outside any memmap range).
+const noMoveQemu32 =
+  "qemu-user 7.2's mremap(MREMAP_MAYMOVE) for a 32-bit guest damages guest mappings after the old address";
 
 describe('whole files', () => {
   it('without a size, a mapping reaches the end of the file as it is when mapping', () => {
@@ -134,7 +138,7 @@ describe('remap()', () => {
     mapping.unmap();
   });
 
-  it('moves with mayMove, keeping the bytes; shrinks in place', () => {
+  it.skipIf(underQemu32)(`moves with mayMove, keeping the bytes; shrinks in place${skipped(underQemu32, noMoveQemu32)}`, () => {
     const mapping = new MmapOptions(2 * G).mapMut();
     mapping.fill(5);
     const blocker = new MmapOptions(G).withAddress(mapping.end).mapNone();
@@ -178,7 +182,7 @@ describe('remap()', () => {
     low.unmap();
   });
 
-  it('a piece of a split mapping moves with mayMove, keeping its bytes and leaving the other piece as it was; moved, it is a piece like any other', () => {
+  it.skipIf(underQemu32)(`a piece of a split mapping moves with mayMove, keeping its bytes and leaving the other piece as it was; moved, it is a piece like any other${skipped(underQemu32, noMoveQemu32)}`, () => {
     const low = new MmapOptions(4 * G).mapMut();
     const high = low.splitOff(2 * G);
     const [lowStart, highStart] = [low.start, high.start];
@@ -234,7 +238,7 @@ describe('remap()', () => {
       fixed.unmap();
     });
 
-    it('and a piece that moves, grows or goes around it, in any order', () => {
+    it.skipIf(underQemu32)(`and a piece that moves, grows or goes around it, in any order${skipped(underQemu32, noMoveQemu32)}`, () => {
       const [low, at, high] = splitInThree();
       const fixed = fixedAt(at);
       fixed.bytes[0] = 2;
@@ -292,7 +296,7 @@ describe('remap()', () => {
     });
   });
 
-  it('a moved piece that left by intoRaw(), adopted again, is unmapped whole: its range is free afterwards', () => {
+  it.skipIf(underQemu32)(`a moved piece that left by intoRaw(), adopted again, is unmapped whole: its range is free afterwards${skipped(underQemu32, noMoveQemu32)}`, () => {
     for (const adoptFirst of [false, true]) {
       const low = new MmapOptions(2 * G).mapMut();
       const high = low.splitOff(G);
@@ -315,7 +319,7 @@ describe('remap()', () => {
     }
   });
 
-  it('pieces of a reservation move too, committed with their bytes or still reserved; a piece grows over the range another moved out of', () => {
+  it.skipIf(underQemu32)(`pieces of a reservation move too, committed with their bytes or still reserved; a piece grows over the range another moved out of${skipped(underQemu32, noMoveQemu32)}`, () => {
     const low = new MmapOptions(4 * G).reserve().makeMut();
     const lowStart = low.start;
     const high = low.splitOff(2 * G);
@@ -334,7 +338,7 @@ describe('remap()', () => {
     for (const piece of [committed, middle, high]) piece.unmap();
   });
 
-  it(`a piece of a split file mapping shrinks and grows back over the file's bytes; with mayMove it ${isWindows ? 'is refused on Windows (ERR_MMAP_UNSUPPORTED)' : 'moves'}`, () => {
+  it.skipIf(underQemu32)(`a piece of a split file mapping shrinks and grows back over the file's bytes; with mayMove it ${isWindows ? 'is refused on Windows (ERR_MMAP_UNSUPPORTED)' : 'moves'}${skipped(underQemu32, noMoveQemu32)}`, () => {
     const file = tempFile(4 * G, [7]);
     try {
       const low = new MmapOptions(4 * G).withFile(file.fd).withFlags(MmapFlags.SHARED).mapMut();
@@ -364,7 +368,7 @@ describe('remap()', () => {
     }
   });
 
-  it('a private file mapping that shrinks and grows again reads the file there, not what it wrote', () => {
+  it.skipIf(underQemu32)(`a private file mapping that shrinks and grows again reads the file there, not what it wrote${skipped(underQemu32, noMoveQemu32)}`, () => {
     const file = tempFile(2 * G, [7]);
     try {
       const mapping = new MmapOptions(2 * G).withFile(file.fd).mapMut();
@@ -422,7 +426,7 @@ describe('remap()', () => {
     }
   });
 
-  it('a file mapping grows only over bytes the file has; a closed descriptor needs { file }, of the same file', () => {
+  it.skipIf(underQemu32)(`a file mapping grows only over bytes the file has; a closed descriptor needs { file }, of the same file${skipped(underQemu32, noMoveQemu32)}`, () => {
     const file = tempFile(G, [9]);
     const other = tempFile(8 * G);
     const mine = fs.openSync(file.path, 'r+');
@@ -448,7 +452,7 @@ describe('remap()', () => {
     }
   });
 
-  it('refused while work or other threads hold the pages, for rings, and for bad sizes', async () => {
+  it.skipIf(underQemu32)(`refused while work or other threads hold the pages, for rings, and for bad sizes${skipped(underQemu32, noMoveQemu32)}`, async () => {
     const mapping = new MmapOptions(G).mapMut();
     const flushing = mapping.flushAsync();
     expect(codeOf(() => mapping.remap(2 * G, { mayMove: true }))).toBe('ERR_MMAP_BUSY');
@@ -603,7 +607,7 @@ describe('mapRing()', () => {
 describe('an event log that grows', () => {
   // 1 GiB natively; emulators write and check a smaller log in the same steps.
   const total = emulator ? 64 << 20 : 1 << 30;
-  it(`a reader remaps a shared file mapping from one page to ${total >> 20} MiB while another process appends`, async () => {
+  it.skipIf(underQemu32)(`a reader remaps a shared file mapping from one page to ${total >> 20} MiB while another process appends${skipped(underQemu32, noMoveQemu32)}`, async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'memmap-log-'));
     const file = path.join(dir, 'log');
     const record = 1 << 20;
