@@ -202,10 +202,13 @@ function renewSentinel(): void {
   sentinelRenewalQueued = false;
   native.refreshSentinel();
 }
+// A promise reaction rather than queueMicrotask(), which makes an
+// AsyncResource per call: that cost a cold first view about 0.2 ms.
+const turnEnd = Promise.resolve();
 function viewMade(): void {
   if (sentinelRenewalQueued) return;
   sentinelRenewalQueued = true;
-  queueMicrotask(renewSentinel);
+  void turnEnd.then(renewSentinel);
 }
 // process.exit() runs no more microtasks, but 'exit' listeners; a
 // terminated worker runs neither, and its views are then kept to be safe.

@@ -4,6 +4,7 @@
  * bench/contenders/node.js.
  *
  *   map(length)        mmap anonymous read-write + napi_create_external_arraybuffer
+ *   map(length, fd)    the same over a file, read-only and private
  *   unmap(buffer)      napi_detach_arraybuffer + munmap
  *   addInt32(a, b)     int32 add through a function pointer, as a number
  *   addInt64(a, b)     int64 add through a function pointer, as a number (a double)
@@ -19,14 +20,17 @@ static napi_value throw_error(napi_env env, const char *message) {
 }
 
 static napi_value map(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value arg;
+  size_t argc = 2;
+  napi_value args[2];
   uint32_t length;
-  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok ||
-      napi_get_value_uint32(env, arg, &length) != napi_ok) {
-    return throw_error(env, "map(length): length must be a number");
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok ||
+      napi_get_value_uint32(env, args[0], &length) != napi_ok ||
+      (argc > 1 && napi_get_value_int32(env, args[1], &fd) != napi_ok)) {
+    return throw_error(env, "map(length[, fd]): length and fd must be numbers");
   }
-  void *data = mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *data = fd < 0 ? mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                      : mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0);
   if (data == MAP_FAILED) return throw_error(env, "mmap failed");
   napi_value buffer;
   // No finalizer: every caller unmaps. Node makes its finalizer record either way.

@@ -217,6 +217,16 @@ const cases = {
       const last = bytes[size - 1];
       return { seconds: secondsSince(start), checksum: last, note: 'no unmap: freed by the GC' };
     },
+    floor({ path: file, size }) {
+      const floor = floorAddon();
+      const start = process.hrtime.bigint();
+      const fd = fs.openSync(file, 'r');
+      const buffer = floor.map(size, fd);
+      fs.closeSync(fd);
+      const last = new Uint8Array(buffer)[size - 1];
+      floor.unmap(buffer);
+      return { seconds: secondsSince(start), checksum: last };
+    },
   },
 
   // firstByte with loading the library timed as well, and on its own.
@@ -241,6 +251,17 @@ const cases = {
       fs.closeSync(fd);
       const last = bytes[size - 1];
       return { seconds: secondsSince(start), requireSeconds, checksum: last, note: 'no unmap: freed by the GC' };
+    },
+    floor({ path: file, size }) {
+      const start = process.hrtime.bigint();
+      const floor = floorAddon();
+      const requireSeconds = secondsSince(start);
+      const fd = fs.openSync(file, 'r');
+      const buffer = floor.map(size, fd);
+      fs.closeSync(fd);
+      const last = new Uint8Array(buffer)[size - 1];
+      floor.unmap(buffer);
+      return { seconds: secondsSince(start), requireSeconds, checksum: last };
     },
   },
 
