@@ -96,9 +96,12 @@ int exclusive_fixed_flags() {
 #endif
 }
 
-Error remap(uint8_t* address, size_t old_size, size_t new_size, bool may_move, uint8_t** out,
-            bool* done) {
-  *done = true;
+Error remap(uint8_t* address, size_t old_size, size_t new_size, bool anonymous, uint32_t flags,
+            bool may_move, uint8_t** out, bool* done) {
+  // mremap refuses to grow hugetlb mappings (EINVAL): anonymous huge pages
+  // grow by hand, as everything does where the kernel has no mremap.
+  *done = !(anonymous && (flags & kHugePages) && new_size > old_size);
+  if (!*done) return {};
   void* moved = mremap(address, old_size, new_size, may_move ? MREMAP_MAYMOVE : 0);
   if (moved == MAP_FAILED) {
     // Without MREMAP_MAYMOVE, ENOMEM says the range after it is taken.

@@ -40,7 +40,7 @@ int advice_value(Advice advice) {
 
 int exclusive_fixed_flags() { return 0; }
 
-Error remap(uint8_t*, size_t, size_t, bool, uint8_t**, bool* done) {
+Error remap(uint8_t*, size_t, size_t, bool, uint32_t, bool, uint8_t**, bool* done) {
   *done = false;
   return {};
 }

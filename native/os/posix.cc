@@ -361,14 +361,10 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
             size_t new_size, uint32_t access, bool may_move, uint8_t** moved_to) {
   *moved_to = address;
   if (new_size == old_size) return {};
-  // Linux's mremap refuses to grow hugetlb mappings (EINVAL): anonymous huge
-  // pages grow by hand, as everything does where the kernel has no mremap.
-  bool huge_growth = allocation->anonymous && (allocation->flags & kHugePages) && new_size > old_size;
-  if (!huge_growth) {
-    bool done = false;
-    Error error = kernel::remap(address, old_size, new_size, may_move, moved_to, &done);
-    if (done || error) return error;
-  }
+  bool done = false;
+  Error error = kernel::remap(address, old_size, new_size, allocation->anonymous, allocation->flags,
+                              may_move, moved_to, &done);
+  if (done || error) return error;
   // By hand.
   if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
   if (!allocation->anonymous) {

@@ -29,11 +29,13 @@ int advice_value(Advice advice);
 // none, and the address is only a hint to check afterwards (macOS).
 int exclusive_fixed_flags();
 // Resizes [address, address + old_size) keeping its pages, in place or, with
-// `may_move`, anywhere (Linux: mremap). *done is false where the kernel has
-// no such call: posix.cc then shrinks by hand, and grows anonymous memory,
-// or a file through the descriptor keeps_file_descriptor() keeps, by hand.
-Error remap(uint8_t* address, size_t old_size, size_t new_size, bool may_move, uint8_t** out,
-            bool* done);
+// `may_move`, anywhere (Linux: mremap). `anonymous` and `flags` (its
+// MmapFlags) say what the mapping is. *done is false where the kernel does
+// not resize it (no such call, or none for such a mapping): posix.cc then
+// shrinks by hand, and grows anonymous memory, or a file through the
+// descriptor keeps_file_descriptor() keeps, by hand.
+Error remap(uint8_t* address, size_t old_size, size_t new_size, bool anonymous, uint32_t flags,
+            bool may_move, uint8_t** out, bool* done);
 // Whether a file (or shared-memory) mapping keeps a close-on-exec duplicate
 // of its descriptor, owned by its allocation, so that remap() can map more of
 // the file after it or map it anew elsewhere: true where the remap() above is
