@@ -302,7 +302,7 @@ os::Error Region::Remap(Napi::Env env, size_t size, bool may_move) {
     // thread may take the new range between the OS call and the registry.
     auto exclusive = os::exclusive_tracking();
     os::Error error = os::remap(allocation_, address_, size_, size, reserved_ ? os::kNone : access_,
-                                may_move, &moved_to);
+                                reserved_, may_move, &moved_to);
     if (error) return error;
     os::move_tracked(owner_, reinterpret_cast<uintptr_t>(moved_to), size);
   }

@@ -259,6 +259,24 @@ describe.skipIf(!accountingReadHere)(`huge pages (${accountingHere})`, () => {
     expect(mapping.bytes[0]).toBe(7);
     mapping.unmap();
   });
+
+  it.skipIf(isWindows || !writable || underQemu)(`remap() grows committed huge pages made inaccessible with their commit charge, a reservation's without (VmFlag nr; ${isWindows ? 'skipped: Windows cannot grow large pages' : `needs a writable ${control}${underQemu ? `; skipped: ${qemuLacks.mapHugetlb}` : ''}`})`, () => {
+    fs.writeFileSync(control, '8');
+    if (Number(fs.readFileSync(control, 'utf8')) < 4) {
+      console.log('skipped: the kernel could not reserve four 2 MiB huge pages');
+      return;
+    }
+    // Linux grows huge pages by hand (mremap refuses them): the pages gained
+    // are mapped anew, with the flags remap() gives them.
+    const inaccessible = new MmapOptions(hugeSize).withPageSize(hugeSize).mapMut().makeNone();
+    inaccessible.remap(2 * hugeSize, { mayMove: true });
+    expect(smapsAt(inaccessible.start + BigInt(hugeSize))!.vmFlags).not.toContain('nr');
+    inaccessible.unmap();
+    const reserved = new MmapOptions(hugeSize).withPageSize(hugeSize).reserveNone();
+    reserved.remap(2 * hugeSize, { mayMove: true });
+    expect(smapsAt(reserved.start + BigInt(hugeSize))!.vmFlags).toContain('nr');
+    reserved.unmap();
+  });
 });
 
 describe('operations on a live mapping', () => {

@@ -138,10 +138,11 @@ AllocationRef adopt(uint8_t* address, size_t size);
 // growing huge pages, which are copied; Windows and the BSDs: anonymous
 // memory is copied, a file is mapped anew); else
 // kCannotGrowInPlace. `access` is the piece's protection now (kNone for
-// reserved pages), for the pages it gains. *moved_to is the piece's address
-// afterwards. On error the piece is as it was.
+// reserved pages), for the pages it gains; `reserved` says the piece is
+// reserved, not committed, and so are the pages it gains. *moved_to is the
+// piece's address afterwards. On error the piece is as it was.
 Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, size_t new_size,
-            uint32_t access, bool may_move, uint8_t** moved_to);
+            uint32_t access, bool reserved, bool may_move, uint8_t** moved_to);
 // One byte per page of [address, address + size) (page aligned): bit 0 set
 // where the page is resident (mincore; Windows: QueryWorkingSetEx's Valid).
 Error residency(uint8_t* address, size_t size, uint8_t* pages);

@@ -191,7 +191,7 @@ bool one_stretch(const std::vector<FileRun>& runs, uintptr_t start, size_t size,
 // pages are the file's. A copy-on-write mapping that was ever writable may
 // hold private changes, which a new mapping would lose: it does not move.
 Error grow_file(Allocation& allocation, uint8_t* address, size_t old_size, size_t new_size,
-                uint32_t access, bool may_move, uint8_t** moved_to) {
+                uint32_t access, bool reserved, bool may_move, uint8_t** moved_to) {
   if (!allocation.keeps_file) {
     return Error{Error::kUnsupported, "growing pages adopted with mapFromExisting() (mremap is Linux's)"};
   }
@@ -217,14 +217,14 @@ Error grow_file(Allocation& allocation, uint8_t* address, size_t old_size, size_
   int prot = prot_of(access);
   int flags = allocation.map_flags;
   // Reserved pages grow reserved, as map() reserves them.
-  if (access == kNone) flags &= ~kernel::map_flags(kPopulate | kLocked);
+  if (reserved) flags &= ~kernel::map_flags(kPopulate | kLocked);
   if (access & kWrite) allocation.ever_writable = true;
 
   uint8_t* wanted = address + old_size;
   void* tail = mmap(wanted, more, prot, flags | kernel::exclusive_fixed_flags(),
                     allocation.descriptor, static_cast<off_t>(next));
   if (tail == wanted) {
-    Error error = access == kNone ? Error{} : kernel::after_map(wanted, more, allocation.flags);
+    Error error = reserved ? Error{} : kernel::after_map(wanted, more, allocation.flags);
     if (error) {
       munmap(wanted, more);
       return error;
@@ -254,7 +254,7 @@ Error grow_file(Allocation& allocation, uint8_t* address, size_t old_size, size_
   void* moved = mmap(nullptr, new_size, prot, flags, allocation.descriptor,
                      static_cast<off_t>(first));
   if (moved == MAP_FAILED) return fail("mmap");
-  if (access != kNone) {
+  if (!reserved) {
     Error error = kernel::after_map(static_cast<uint8_t*>(moved), new_size, allocation.flags);
     if (error) {
       munmap(moved, new_size);
@@ -358,7 +358,7 @@ bool mergeable(const AllocationRef& a, const AllocationRef& b) {
 }
 
 Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
-            size_t new_size, uint32_t access, bool may_move, uint8_t** moved_to) {
+            size_t new_size, uint32_t access, bool reserved, bool may_move, uint8_t** moved_to) {
   *moved_to = address;
   if (new_size == old_size) return {};
   bool done = false;
@@ -368,13 +368,15 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
   // By hand.
   if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
   if (!allocation->anonymous) {
-    return grow_file(*allocation, address, old_size, new_size, access, may_move, moved_to);
+    return grow_file(*allocation, address, old_size, new_size, access, reserved, may_move,
+                     moved_to);
   }
   int prot = prot_of(access);
   int flags = allocation->map_flags | MAP_ANONYMOUS;
-  // Reserved (or inaccessible) pages take no commit charge, nor huge pages
-  // from the pool, until they are touched.
-  if (access == kNone) flags |= MAP_NORESERVE;
+  // Reserved pages take no commit charge, nor huge pages from the pool,
+  // until they are touched, as map() reserves them. Committed pages made
+  // inaccessible (makeNone()) keep theirs, and so does what they gain.
+  if (reserved) flags |= MAP_NORESERVE;
   uint8_t* wanted = address + old_size;
   size_t more = new_size - old_size;
   void* tail = mmap(wanted, more, prot, flags | kernel::exclusive_fixed_flags(), -1, 0);

@@ -1448,7 +1448,7 @@ Error move_view(Allocation& allocation, uint8_t* address, size_t old_size, size_
 }  // namespace
 
 Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, size_t new_size,
-            uint32_t, bool may_move, uint8_t** moved_to) {
+            uint32_t, bool, bool may_move, uint8_t** moved_to) {
   // The pages it gains take the protection of its last page, as VirtualQuery
   // says: the access the binding passes is the same.
   *moved_to = address;
