@@ -69,8 +69,13 @@ class Region : public std::enable_shared_from_this<Region> {
   // remains: then false, and whatever would change the pages for everyone
   // (reprotecting, splitting, merging, giving them up) must be refused.
   // With `other` (a merge), both regions are taken back or neither is.
-  // Taking back comes last before the OS call, as part of acting: no
-  // thread may become a holder in between.
+  // Taking back withdraws the tokens for good: no thread can become a
+  // holder afterwards, and a refusal after it does not publish them again.
+  // So callers take back once their own checks (ring, pinned) pass, before
+  // detaching views and the OS call; a merge also before asking the
+  // platform (os::mergeable), so that shared pages are refused first, and a
+  // merge then refused for its backing has already closed the last
+  // holder's older tokens.
   bool Unshare(Region* other = nullptr);
 
   // Ends the region and unmaps its pages, now or after the last pin or
