@@ -22,11 +22,15 @@ export interface FunctionSignature {
    * `true`: an `i64`, `u64` or `ptr` result comes back as a number instead
    * of a bigint, which saves allocating a bigint per call; a result that a
    * number cannot hold exactly (beyond ±(2^53 − 1)) throws
-   * `ERR_OUT_OF_RANGE`. Default `false`.
+   * `ERR_OUT_OF_RANGE`. Default `false`. Where the type of `numbers` is
+   * `boolean` rather than `true` or `false`, such results are typed
+   * `number | bigint`.
    */
   readonly numbers?: boolean;
 }
 
+// `Numbers extends true` distributes over a union: `numbers` typed as
+// boolean (true at run time or not) gives number | bigint.
 type JsValue<T extends NativeType | 'void', Numbers> = T extends 'i32' | 'f64'
   ? number
   : T extends 'void'

@@ -1,6 +1,6 @@
 // Compiled by `npm test` (tsc -p test/tsconfig.json), never run: each line
 // marked with an expect-error directive must fail to compile, or tsc says so.
-import { MmapOptions, UnsafeMmapFlags } from '../src';
+import { type FunctionSignature, MmapOptions, UnsafeMmapFlags } from '../src';
 
 const readOnly = new MmapOptions(4096).map();
 const first: number = readOnly.bytes[0];
@@ -36,3 +36,19 @@ const small: number = addNumbers(1, 2);
 const notBig: bigint = addNumbers(1, 2);
 void small;
 void notBig;
+const pointer: bigint = code.asFunction(0, { args: [], returns: 'ptr', numbers: false })();
+void pointer;
+declare const numbersAtRunTime: boolean;
+const addEither = code.asFunction(0, { args: ['i64'], returns: 'i64', numbers: numbersAtRunTime });
+const either: number | bigint = addEither(1);
+// @ts-expect-error with numbers only a boolean, an i64 result may be a bigint
+const notSurelyNumber: number = addEither(1);
+// @ts-expect-error with numbers only a boolean, an i64 result may be a number
+const notSurelyBig: bigint = addEither(1);
+const loose: FunctionSignature & { returns: 'u64' } = { args: [], returns: 'u64', numbers: true };
+// @ts-expect-error with numbers typed boolean | undefined, a u64 result may be a number
+const looseNotBig: bigint = code.asFunction(0, loose)();
+void either;
+void notSurelyNumber;
+void notSurelyBig;
+void looseNotBig;
