@@ -383,7 +383,11 @@ Napi::Value NativeMapping::Absorb(const Napi::CallbackInfo& info) {
   if (!other) return Napi::Value();
   Region* next = other->Live(info.Env());
   if (!next) return Napi::Value();
-  if (region->ring() || next->ring()) return ThrowRing(info.Env(), "merged");
+  // merge() refused rings already, saying why: this is the binding's own
+  // line of defence, not the message users see.
+  if (region->ring() || next->ring()) {
+    return ThrowError(info.Env(), "ERR_MMAP_UNSUPPORTED", "merge of a ring");
+  }
   if (region->pinned() || next->pinned()) return ThrowBusy(info.Env());
   // Shared pages are refused first, whatever else is wrong with the merge.
   if (!region->Unshare(next)) return ThrowShared(info.Env(), "merge");
