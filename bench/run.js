@@ -160,10 +160,10 @@ function summarize(benchCase, contenders) {
   const targets = benchCase.targets.map((target) => {
     if (target.of !== undefined) {
       const value = mineRow.ok ? mineRow[target.of] : undefined;
-      return { text: target.text, of: target.of, max: target.max, value, met: value === undefined ? undefined : value <= target.max };
+      return { text: target.text, of: target.of, max: target.max, value, met: value === undefined ? undefined : value <= target.max, whyMissed: target.whyMissed };
     }
     const ratio = byName(target.vs)?.ratio;
-    return { text: target.text, vs: target.vs, max: target.max, ratio, met: ratio === undefined ? undefined : ratio <= target.max };
+    return { text: target.text, vs: target.vs, max: target.max, ratio, met: ratio === undefined ? undefined : ratio <= target.max, whyMissed: target.whyMissed };
   });
   if (bestPeer !== undefined) {
     targets.push({ text: 'ahead of every peer', vs: bestPeer.name, max: 1, ratio: bestPeer.ratio, met: bestPeer.ratio <= 1 });

@@ -22,10 +22,26 @@ function formatValue(metric, value) {
 const formatRatio = (ratio) => (ratio === undefined ? '—' : `${ratio.toFixed(2)}x`);
 const escapeCell = (text) => String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
+const measuredOf = (target) => (target.of === undefined ? formatRatio(target.ratio) : formatValue('rss', target.value));
+
 function verdict(target) {
   if (target.met === undefined) return `${target.text}: not measured`;
-  const measured = target.of === undefined ? formatRatio(target.ratio) : formatValue('rss', target.value);
-  return `${target.met ? '✅' : '❌'} ${target.text} (${measured})`;
+  const measured = measuredOf(target);
+  const explained = !target.met && target.whyMissed !== undefined ? ', explained below' : '';
+  return `${target.met ? '✅' : '❌'} ${target.text} (${measured}${explained})`;
+}
+
+/** The section that says why each missed goal with an explanation was missed. */
+function whyMissedSection(cases) {
+  const missed = cases.flatMap((result) =>
+    result.targets.filter((target) => target.met === false && target.whyMissed !== undefined).map((target) => ({ result, target })),
+  );
+  if (missed.length === 0) return [];
+  const lines = ['## Goals missed, and why', ''];
+  for (const { result, target } of missed) {
+    lines.push(`**${result.number}. ${result.shortTitle}: ${target.text} (${measuredOf(target)}).** ${target.whyMissed}`, '');
+  }
+  return lines;
 }
 
 /** When the results were measured, and how to measure them again. */
@@ -90,7 +106,7 @@ function markdown(report) {
       `| ${result.number} | ${escapeCell(result.title)} | ${escapeCell(value)} | ${formatRatio(result.ratioToC)} | ${escapeCell(peer)} | ${formatRatio(result.ratioToFloor)} | ${targets} |`,
     );
   }
-  lines.push('', '## Every contender', '');
+  lines.push('', ...whyMissedSection(report.cases), '## Every contender', '');
   lines.push(
     'Median of the rounds, spread = (slowest − fastest) / median, and memmap / contender',
     'as above. A contender that cannot do a case says why.',
