@@ -235,7 +235,8 @@ function makeCases(quick) {
             'its generation (else ERR_MMAP_CLOSED: the code may have been unmapped). perf (2026-12-05): the check ' +
             "of two arguments is a double-to-integer round trip each, the samples' hot spot in memmap's call. Made " +
             'smaller this session (one call per argument count, no std::trunc, no floating-point registers without ' +
-            'a double argument): 1.28x to about 1.22x in interleaved in-process runs.',
+            'a double argument, the check inlined and its error path out of line): 1.28x to about 1.20x in interleaved ' +
+            'in-process runs, where the fresh-process rounds of this bench scatter by several percent.',
         },
       ],
     })),
