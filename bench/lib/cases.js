@@ -87,7 +87,8 @@ function makeCases(quick) {
             'its handles safe, per mapping: a type-tagged native object made through its constructor (napi_new_instance, ' +
             'napi_wrap), a weak reference to each view so that unmap() can detach every view it handed out, and the ' +
             "native region's records (allocations, the owner registry, its lock). Both make the same syscalls " +
-            '(strace: one mmap and one munmap per op). perf over 150k ops each (2026-12-05, this VM, under ' +
+            '(strace: one mmap and one munmap per op); memmap calls malloc 20 times per op against the ' +
+            "floor's 6 (counted with an LD_PRELOAD shim over 20k ops). perf over 150k ops each (2026-12-05, this VM, under " +
             '--perf-basic-prof): the kernel takes 39.9 µs/op for memmap and 35.3 for the floor; memmap spends 10.9 µs/op ' +
             'more in V8 and Node-API (global handles for the wrap and the view references: GlobalHandles::Create alone ' +
             '3x the floor\'s share), 3.4 more in malloc/free, 3.2 more in JavaScript (options, checks, the handle) ' +
