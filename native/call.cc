@@ -187,6 +187,8 @@ constexpr const char* kPointerRange =
     sizeof(uintptr_t) < 8 ? "an address within 32 bits (this is a 32-bit process)"
                           : "a safe integer (or a bigint)";
 
+constexpr const char* kAnInteger = "an integer number or a bigint";
+
 NOINLINE bool Fail(napi_env env, size_t index, Type type, const char* expected) {
   ThrowError(Napi::Env(env), "ERR_INVALID_ARG_TYPE",
              "argument " + std::to_string(index) + " (" + TypeName(type) + ") must be " +
@@ -213,12 +215,13 @@ ALWAYS_INLINE inline bool Convert(napi_env env, napi_value value, Type type, siz
                                    : number >= 0 && number <= 9007199254740991.0;
     if (in_range) {
       int64_t whole = static_cast<int64_t>(number);
-      if (static_cast<double>(whole) != number) return Fail(env, index, type, "an integer number or a bigint");
-      *slot = type == kI32 ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(whole)))
-                           : static_cast<uint64_t>(whole);
+      if (static_cast<double>(whole) != number) return Fail(env, index, type, kAnInteger);
+      *slot = type == kI32
+                  ? static_cast<uint64_t>(static_cast<int64_t>(static_cast<int32_t>(whole)))
+                  : static_cast<uint64_t>(whole);
       return true;
     }
-    if (std::trunc(number) != number) return Fail(env, index, type, "an integer number or a bigint");
+    if (std::trunc(number) != number) return Fail(env, index, type, kAnInteger);
     return Fail(env, index, type,
                 type == kI32   ? "within 32 bits"
                 : type == kPtr ? kPointerRange
@@ -235,7 +238,7 @@ ALWAYS_INLINE inline bool Convert(napi_env env, napi_value value, Type type, siz
   } else {
     status = napi_get_value_bigint_uint64(env, value, slot, &lossless);
   }
-  if (status != napi_ok) return Fail(env, index, type, "an integer number or a bigint");
+  if (status != napi_ok) return Fail(env, index, type, kAnInteger);
   if (!lossless) return Fail(env, index, type, "a bigint within 64 bits");
   // A pointer cut to its low bits would point somewhere else entirely.
   if (type == kPtr && *slot > UINTPTR_MAX) return Fail(env, index, type, kPointerRange);
