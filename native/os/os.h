@@ -131,8 +131,10 @@ Error is_mapped(uint8_t* address, size_t size, bool* mapped);
 AllocationRef adopt(uint8_t* address, size_t size);
 
 // Resizes the piece [address, address + old_size) of `allocation` to
-// `new_size` (both multiples of the page size, or of the huge page size the
-// piece was mapped with): shrinking releases the tail; growing maps the range
+// `new_size` bytes (for huge pages, multiples of the huge page size the
+// piece was mapped with; otherwise any size, the pages behind it whole):
+// shrinking releases the whole pages past the new end, never the page that
+// holds the new last byte; growing maps the range
 // right after it only if that is free (never replacing anything), else, with
 // `may_move`, moves the whole piece elsewhere (Linux: mremap, except for
 // growing huge pages, which are copied; Windows and the BSDs: anonymous

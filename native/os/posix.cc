@@ -365,8 +365,14 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size,
   Error error = kernel::remap(address, old_size, new_size, allocation->anonymous, allocation->flags,
                               may_move, moved_to, &done);
   if (done || error) return error;
-  // By hand.
-  if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
+  // By hand. Only whole pages go: the page that holds the new last byte
+  // stays (a size need not be a page multiple).
+  if (new_size < old_size) {
+    const size_t page = page_size();
+    uint8_t* const kept_end = address + (new_size + page - 1) / page * page;
+    uint8_t* const old_end = address + old_size;
+    return kept_end < old_end ? unmap(allocation, kept_end, old_end - kept_end) : Error{};
+  }
   if (!allocation->anonymous) {
     return grow_file(*allocation, address, old_size, new_size, access, reserved, may_move,
                      moved_to);

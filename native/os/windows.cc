@@ -930,17 +930,27 @@ bool mergeable(const AllocationRef& a, const AllocationRef& b) {
   return a == b && a->kind != Allocation::Kind::kRing;
 }
 
-Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
-  Error error = per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
+namespace {
+
+// Gives up every page that [address, address + size) touches, as a piece
+// gives its pages up: decommitted in anonymous memory, made inaccessible in
+// a view (a view goes only as a whole; until then its given-up pages fault).
+Error give_up_pages(const AllocationRef& allocation, uint8_t* address, size_t size) {
+  return per_view(allocation, address, size, [&](uint8_t* at, size_t length) -> Error {
     if (allocation->kind == Allocation::Kind::kAnonymous) {
       if (!VirtualFree(at, length, MEM_DECOMMIT)) return fail("VirtualFree");
     } else {
-      // A view goes only as a whole; until then its given-up pages fault.
       DWORD previous;
       if (!VirtualProtect(at, length, PAGE_NOACCESS, &previous)) return fail("VirtualProtect");
     }
     return {};
   });
+}
+
+}  // namespace
+
+Error unmap(const AllocationRef& allocation, uint8_t* address, size_t size) {
+  Error error = give_up_pages(allocation, address, size);
   // Counted only once given up, so that an unmap() tried again after a
   // failure does not count the bytes twice.
   if (!error) {
@@ -1456,8 +1466,21 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, 
     return Error{Error::kUnsupported, "remap of a ring"};
   }
   if (new_size == old_size) return {};
-  // Shrinking gives up the tail, as unmap() of a piece does: any piece may.
-  if (new_size < old_size) return unmap(allocation, address + new_size, old_size - new_size);
+  if (new_size < old_size) {
+    // Shrinking gives up the tail, as unmap() of a piece does: any piece may.
+    // Only whole pages go: the page that holds the new last byte stays (a
+    // size need not be a page multiple), its bytes past the end counted as
+    // given up all the same.
+    const size_t page = page_size();
+    uint8_t* const kept_end = address + (new_size + page - 1) / page * page;
+    uint8_t* const old_end = address + old_size;
+    if (kept_end < old_end) {
+      if (Error error = give_up_pages(allocation, kept_end, old_end - kept_end)) return error;
+    }
+    PiecesLock lock;
+    count_given_up(*allocation, address + new_size, old_size - new_size);
+    return {};
+  }
   Error error = grow_in_place(*allocation, address, old_size, new_size);
   if (!error || error.code != Error::kCannotGrowInPlace || !may_move) return error;
   // Only this thread changes what this piece holds; other pieces may go
