@@ -143,6 +143,24 @@ describe('remap()', () => {
     mapping.unmap();
   });
 
+  it('a file mapping shrunk into a page keeps that page too, and writes through it reach the file', () => {
+    const file = tempFile(3 * P);
+    try {
+      const mapping = new MmapOptions(3 * P).withFile(file.fd).withFlags(MmapFlags.SHARED).mapMut();
+      mapping.remap(P + 200);
+      mapping.bytes[P + 100] = 9;
+      mapping.remap(P + 150);
+      expect(mapping.bytes[P + 100]).toBe(9);
+      mapping.flush(0, P + 150);
+      mapping.unmap();
+      const back = Buffer.alloc(1);
+      fs.readSync(file.fd, back, 0, 1, P + 100);
+      expect(back[0]).toBe(9);
+    } finally {
+      file.close();
+    }
+  });
+
   it('without room and without mayMove: ERR_MMAP_CANNOT_GROW_IN_PLACE, and the handle stays as it was', () => {
     const mapping = new MmapOptions(2 * G).mapMut();
     const blocker = new MmapOptions(G).withAddress(mapping.end).mapNone();
