@@ -360,6 +360,25 @@ describe('remap()', () => {
     }
   });
 
+  it.skipIf(!isWindows)(`on Windows, a mapping placed with MAP_FIXED on the page of guard before a moved piece outlives that piece${skipped(!isWindows, "only Windows moves a piece into a reservation of its own, with a page of guard at each end")}`, () => {
+    const low = new MmapOptions(2 * G).mapMut();
+    const high = low.splitOff(G);
+    // high is in the way: low moves into a reservation of its own.
+    low.remap(2 * G, { mayMove: true });
+    const guard = low.start - BigInt(P);
+    const tenant = new MmapOptions(P).withAddress(guard).withUnsafeFlags(UnsafeMmapFlags.MAP_FIXED).mapMut();
+    tenant.bytes[0] = 5;
+    // The reservation goes with low's last byte, but not while the tenant holds its page.
+    low.unmap();
+    expect(tenant.bytes[0]).toBe(5);
+    tenant.unmap();
+    high.unmap();
+    // Once both are gone, so is the reservation: a hint there is honoured.
+    const again = new MmapOptions(G).withAddress(guard).mapMut();
+    expect(again.start).toBe(guard);
+    again.unmap();
+  });
+
   it.skipIf(underQemu32)(`pieces of a reservation move too, committed with their bytes or still reserved; a piece grows over the range another moved out of${skipped(underQemu32, noMoveQemu32)}`, () => {
     const low = new MmapOptions(4 * G).reserve().makeMut();
     const lowStart = low.start;

@@ -396,6 +396,16 @@ std::map<uint8_t*, MovedReservation>& moved_reservations() {
   return *reservations;
 }
 
+// The Allocation whose moved pieces' reservation holds `address`, or null
+// (none does, or its Allocation is gone).
+Allocation* reservation_holder(uint8_t* address) {
+  auto& reservations = moved_reservations();
+  auto it = reservations.upper_bound(address);
+  if (it == reservations.begin()) return nullptr;
+  --it;
+  return address < it->first + it->second.span ? it->second.holder : nullptr;
+}
+
 // The reservation of moved pieces that holds `address`, or null: the
 // address is in `base`'s.
 Allocation::Moved* moved_holding(Allocation& allocation, const uint8_t* address) {
@@ -539,6 +549,10 @@ AllocationRef adopt_locked(uint8_t* address, size_t size) {
   if (covered != size) {
     per_allocation(address, size, [&](uint8_t* at, size_t length) -> Error {
       Allocation* host = given_up_in(at, at + length);
+      // The page of guard at each end of a moved piece's reservation is no
+      // piece's and never given up, but the reservation goes with its
+      // holder's last moved byte: a tenant there leases the holder as well.
+      if (!host) host = reservation_holder(at);
       if (!host) return {};
       count_live(*host, at, length);
       // Null only while its last reference is gone and ~Allocation waits for
