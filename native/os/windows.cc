@@ -354,6 +354,9 @@ void forget_given_up(uint8_t* begin, uint8_t* end) {
   }
 }
 
+// Forgets every record in the OS allocation (reservation or view) at `base`.
+void forget_extent(uint8_t* base) { forget_given_up(base, base + allocation_extent(base)); }
+
 void record_given_up(Allocation& allocation, uint8_t* begin, uint8_t* end) {
   forget_given_up(begin, end);
   given_up().emplace(begin, GivenUp{end, &allocation});
@@ -439,9 +442,9 @@ void count_live(Allocation& allocation, uint8_t* address, size_t size) {
 // Takes every record of the allocation's own reservations and views.
 void forget_all_given_up(const Allocation& allocation) {
   if (allocation.owns_base) {
-    forget_given_up(allocation.base, allocation.base + allocation_extent(allocation.base));
+    forget_extent(allocation.base);
     for (uint8_t* view : allocation.more_views) {
-      forget_given_up(view, view + allocation_extent(view));
+      forget_extent(view);
     }
   }
   for (const Allocation::Moved& moved : allocation.moved) {
@@ -480,7 +483,7 @@ void count_given_up(Allocation& allocation, uint8_t* address, size_t size) {
   }
   if (allocation.live_bytes == 0 && !allocation.moved.empty()) {
     // Only anonymous memory has moved pieces.
-    forget_given_up(allocation.base, allocation.base + allocation_extent(allocation.base));
+    forget_extent(allocation.base);
     VirtualFree(allocation.base, 0, MEM_RELEASE);
     allocation.owns_base = false;
     return;
@@ -496,7 +499,7 @@ void count_given_up(Allocation& allocation, uint8_t* address, size_t size) {
 void let_go_of_everything(Allocation& allocation, uint8_t* address, size_t size) {
   const bool anonymous = allocation.kind == Allocation::Kind::kAnonymous;
   if (allocation.owns_base) {
-    forget_given_up(allocation.base, allocation.base + allocation_extent(allocation.base));
+    forget_extent(allocation.base);
     if (anonymous) {
       VirtualFree(allocation.base, 0, MEM_RELEASE);
     } else {
@@ -1498,7 +1501,9 @@ Error remap(const AllocationRef& allocation, uint8_t* address, size_t old_size, 
   Error error = grow_in_place(*allocation, address, old_size, new_size);
   if (!error || error.code != Error::kCannotGrowInPlace || !may_move) return error;
   // Only this thread changes what this piece holds; other pieces may go
-  // meanwhile, which leaves the answer safe (a piece moves as a piece).
+  // meanwhile, which leaves the answer safe (a piece moves as a piece), and
+  // none can arrive: adopt() and MAP_FIXED hold exclusive_tracking(), as the
+  // binding does around remap().
   bool only;
   {
     PiecesLock lock;
