@@ -258,7 +258,7 @@ async function main() {
   try {
     for (const [index, benchCase] of cases.entries()) {
       const result = runCase(tools, benchCase, files, options, progress, index + 1, cases.length);
-      const noSlower = publishedTarget(result, published.get(result.id));
+      const noSlower = publishedTarget(result, published.get(result.id), benchCase.publishedNoise);
       if (noSlower !== undefined) result.targets.push(noSlower);
       results.push({ ...result, run: { date, quick: options.quick, rounds: options.rounds } });
     }
