@@ -161,6 +161,23 @@ describe('remap()', () => {
     }
   });
 
+  it.skipIf(underQemu32)(`a file mapping shrunk below one page grows back with its protection${skipped(underQemu32, noMoveQemu32)}`, () => {
+    const file = tempFile(3 * P);
+    try {
+      const mapping = new MmapOptions(3 * P).withFile(file.fd).withFlags(MmapFlags.SHARED).mapMut();
+      mapping.remap(100);
+      mapping.bytes[50] = 4;
+      // On Windows in place, over the pages of its own view that it gave up
+      // (elsewhere a thread may have mapped something there meanwhile).
+      mapping.remap(3 * P, { mayMove: !isWindows });
+      mapping.bytes[2 * P + 1] = 3;
+      expect([mapping.bytes[50], mapping.bytes[2 * P + 1]]).toEqual([4, 3]);
+      mapping.unmap();
+    } finally {
+      file.close();
+    }
+  });
+
   it('without room and without mayMove: ERR_MMAP_CANNOT_GROW_IN_PLACE, and the handle stays as it was', () => {
     const mapping = new MmapOptions(2 * G).mapMut();
     const blocker = new MmapOptions(G).withAddress(mapping.end).mapNone();

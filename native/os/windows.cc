@@ -1269,7 +1269,8 @@ Error grow_in_place(Allocation& allocation, uint8_t* address, size_t old_size, s
   }
   // The new pages get what the piece's last page has (as mremap gives them
   // its last area's); after a reserved page they stay reserved.
-  DWORD protection = protection_at(tail - page_size());
+  // (The page holding the last byte: a size need not be a page multiple.)
+  DWORD protection = protection_at(tail - 1);
   if (protection != 0 && (anonymous || protection != PAGE_NOACCESS)) {
     // Never a writable page of a private view here (refused above while it
     // may have copies; never made writable otherwise): nothing to make
