@@ -51,8 +51,8 @@ export const qemuShowsHostMaps = emulator === 'qemu-user' && is32Bit;
 export const underQemu32 = emulator === 'qemu-user' && is32Bit;
 export const notUnderQemu32NoAccess =
   "qemu-user's /proc/self/maps leaves out a 32-bit guest's inaccessible (PROT_NONE) area where the host merged it into qemu's own PROT_NONE reservation of the guest's 4 GiB";
-export const notUnderQemu32MapCount =
-  "qemu-user's /proc/self/maps for a 32-bit guest splits and merges V8's own code (rwxp) and heap areas from one read to the next, so the count moves without memmap";
+export const notUnderQemuMapCount =
+  "qemu-user's /proc/self/maps splits and merges V8's own code (rwxp) and heap areas from one read to the next, so the count moves without memmap (seen for 32-bit guests, and for arm64 in eight tries in a row)";
 /** qemu-user 7.2 reports a 32-bit guest's SIGBUS a page past the byte that faulted (SIGSEGV it reports right). */
 export const qemuMisplacesSigbus = emulator === 'qemu-user' && is32Bit;
 export const notUnderQemu32Sigbus =
