@@ -41,8 +41,10 @@ function machineChange(result, before) {
  * The target "no slower than published" of one case, or undefined when the
  * published run has nothing to compare with: no such case, memmap did not
  * run there, or it did other work (other sizes, as with --quick).
- * `measuredNoise`: the case's own account of its noise across runs, from an
- * interleaved comparison of builds, for a miss larger than one run shows.
+ * `measuredNoise`: the case's own account ({ against, text }) of its noise
+ * across runs, from an interleaved comparison of builds, for a miss larger
+ * than one run shows; used only against the published run it was measured
+ * against (its date).
  */
 function publishedTarget(result, before, measuredNoise) {
   if (before === undefined || JSON.stringify(before.work) !== JSON.stringify(result.work)) return undefined;
@@ -57,7 +59,8 @@ function publishedTarget(result, before, measuredNoise) {
       ? [`${published}, median to median`, change]
       : [`${published}, against the machine's change on the reference rows`, change === undefined ? undefined : change / machine];
   const met = ratio === undefined ? undefined : ratio <= 1;
-  const whyMissed = met === false ? (withinScatter(ratio, now, then, change, machine) ?? measuredNoise) : undefined;
+  const noise = measuredNoise?.against === before.run.date ? measuredNoise.text : undefined;
+  const whyMissed = met === false ? (withinScatter(ratio, now, then, change, machine) ?? noise) : undefined;
   return { text, vs: 'published', max: 1, ratio, met, whyMissed };
 }
 
